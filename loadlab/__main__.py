@@ -1,0 +1,5 @@
+import sys
+
+from loadlab.cli import main
+
+sys.exit(main())

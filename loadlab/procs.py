@@ -1,0 +1,93 @@
+"""Starting and stopping process trees, and the ports they listen on.
+
+Every process loadlab starts leads its own session (process group), so stopping it stops its
+whole tree: Gunicorn's workers, Uvicorn's workers and their process-pool children. Each also gets
+SIGTERM from the kernel if loadlab itself dies, so no exit path leaves a server behind.
+"""
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    os.setsid()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not glibc: the process group still covers the normal exit paths
+        pass
+
+
+def start(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, log: Path | None = None,
+          cwd: Path | None = None) -> subprocess.Popen:
+    """Start `cmd` as the leader of a new process group; its output goes to `log` (appended), or ours."""
+    out: IO | None = open(log, "ab") if log else None  # noqa: SIM115 - closed once the child has it
+    try:
+        return subprocess.Popen(
+            list(cmd), env=dict(env) if env is not None else None, cwd=cwd,
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if log else None,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        if out is not None:
+            out.close()
+
+
+def stop(proc: subprocess.Popen, timeout: float = 15.0) -> int | None:
+    """SIGTERM the process group, SIGKILL whatever is left after `timeout`; return the exit code."""
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    # Children may outlive a leader that exited first: give them the rest of the grace time.
+    deadline = time.monotonic() + timeout
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _signal_group(proc.pid, signal.SIGKILL)
+    try:
+        return proc.wait(5)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1", preferred: int | None = None) -> int:
+    """`preferred` when it is free, else a port the kernel picks."""
+    if preferred and port_is_free(host, preferred):
+        return preferred
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,118 @@
+"""`loadlab serve`: run one target under one server kind in the foreground, with its metrics set up.
+
+Checks what would otherwise fail later and obscurely (port taken, database unreachable), wipes the
+multiprocess metrics directory, starts the server as its own process group and stops that whole
+group on Ctrl-C or SIGTERM.
+"""
+
+import glob
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from loadlab import procs
+from loadlab.errors import FAILED, LoadlabError
+from loadlab.servers import ServerSpec, server_command, upstream_command
+from targets.common import first_line, redact
+from targets.settings import Settings
+
+DB_CHECK_TIMEOUT_S = 3
+
+
+def check_spec(spec: ServerSpec) -> None:
+    if spec.workers < 1:
+        raise LoadlabError(f"--workers must be at least 1, got {spec.workers}")
+    if spec.server == "uvicorn" and spec.workers != 1:
+        raise LoadlabError("--server uvicorn runs one process; use --server uvicorn-workers for several")
+    check_port(spec.host, spec.port)
+
+
+def check_port(host: str, port: int) -> None:
+    if not 0 < port < 65536:
+        raise LoadlabError(f"--port must be from 1 to 65535, got {port}")
+    if not procs.port_is_free(host, port):
+        raise LoadlabError(f"port {port} on {host} is already in use; pick another with --port")
+
+
+def check_database(url: str) -> None:
+    try:
+        psycopg.connect(url, connect_timeout=DB_CHECK_TIMEOUT_S).close()
+    except psycopg.Error as exc:
+        raise LoadlabError(f"cannot reach PostgreSQL at {redact(url)} ({first_line(exc)}); "
+                           "start it or set LOADLAB_DATABASE_URL") from None
+
+
+def wipe_metrics_dir(path: Path) -> None:
+    """Stale files from an earlier server would be summed into this one's metrics."""
+    path.mkdir(parents=True, exist_ok=True)
+    for f in glob.glob(str(path / "*.db")):
+        os.remove(f)
+
+
+def target_env(spec: ServerSpec, metrics_dir: Path, threads: int, db_pool: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "LOADLAB_TARGET": spec.target,
+        "LOADLAB_SERVER": spec.server,
+        "LOADLAB_THREADS": str(threads),
+        "LOADLAB_DB_POOL_SIZE": str(db_pool),
+    }
+
+
+def serve(spec: ServerSpec, threads: int, db_pool: int, metrics_dir: Path | None) -> int:
+    if threads < 1:
+        raise LoadlabError(f"--threads must be at least 1, got {threads}")
+    if db_pool < 1:
+        raise LoadlabError(f"--db-pool must be at least 1, got {db_pool}")
+    check_spec(spec)
+    check_database(Settings().database_url)
+    own_dir = metrics_dir is None
+    path = Path(tempfile.mkdtemp(prefix="loadlab-metrics-")) if own_dir else metrics_dir
+    wipe_metrics_dir(path)
+    print(f"loadlab: {spec.target} target on {spec.server} x{spec.workers} at {spec.url} "
+          f"(threads {threads}, db pool {db_pool}, metrics {spec.url}/metrics)", flush=True)
+    try:
+        return run_foreground(server_command(spec), target_env(spec, path, threads, db_pool))
+    finally:
+        if own_dir:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def serve_upstream(host: str, port: int) -> int:
+    check_port(host, port)
+    print(f"loadlab: upstream at http://{host}:{port}/delay?ms=100", flush=True)
+    return run_foreground(upstream_command(host, port), dict(os.environ))
+
+
+def run_foreground(cmd: list[str], env: dict[str, str]) -> int:
+    """Run `cmd` with its output on ours until it exits or we are told to stop."""
+    proc = procs.start(cmd, env=env)
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        if not stopping:  # a second Ctrl-C must not cut the clean stop short
+            stopping = True
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        code = None
+    finally:
+        procs.stop(proc)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stopping:
+        return 0
+    if code:
+        print(f"loadlab: server exited with status {code}", file=sys.stderr)
+        return FAILED
+    return 0

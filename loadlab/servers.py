@@ -1,0 +1,53 @@
+"""The ways to serve a target that users compare, as command lines. One place knows them all."""
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+TARGETS = ("sync", "async")
+SERVERS = ("uvicorn", "uvicorn-workers", "gunicorn-uvicorn", "gunicorn-asgi")
+LOOPS = ("auto", "asyncio", "uvloop")
+
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "targets" / "gunicorn.conf.py"
+UPSTREAM_APP = "targets.upstream:app"
+UVICORN_WORKER_CLASS = {
+    "auto": "targets.uvicorn_workers.AutoLoopWorker",
+    "asyncio": "targets.uvicorn_workers.AsyncioWorker",
+    "uvloop": "targets.uvicorn_workers.UvloopWorker",
+}
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    target: str
+    server: str
+    workers: int = 1
+    host: str = "127.0.0.1"
+    port: int = 8000
+    loop: str = "auto"
+
+    @property
+    def app(self) -> str:
+        return f"targets.{self.target}_app:app"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def server_command(spec: ServerSpec) -> list[str]:
+    """The command that serves `spec`; the process it starts is the root of the server's tree."""
+    py = sys.executable
+    if spec.server in ("uvicorn", "uvicorn-workers"):
+        cmd = [py, "-m", "uvicorn", spec.app, "--host", spec.host, "--port", str(spec.port)]
+        cmd += ["--loop", spec.loop, "--no-access-log", "--timeout-graceful-shutdown", "10"]
+        return cmd + (["--workers", str(spec.workers)] if spec.server == "uvicorn-workers" else [])
+    cmd = [py, "-m", "gunicorn", spec.app, "-c", str(GUNICORN_CONF)]
+    cmd += ["--bind", f"{spec.host}:{spec.port}", "--workers", str(spec.workers)]
+    if spec.server == "gunicorn-uvicorn":
+        return cmd + ["--worker-class", UVICORN_WORKER_CLASS[spec.loop]]
+    return cmd + ["--worker-class", "asgi", "--asgi-loop", spec.loop]
+
+
+def upstream_command(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", UPSTREAM_APP, "--host", host, "--port", str(port), "--no-access-log"]

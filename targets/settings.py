@@ -1,0 +1,28 @@
+"""Target settings, read once from `LOADLAB_*` environment variables."""
+
+import os
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOADLAB_")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    upstream_url: str = "http://127.0.0.1:8010"
+    # Labels that tell series of different targets/servers apart; set by `loadlab serve`.
+    target: str = "unknown"
+    server: str = "unknown"
+    threads: int = 40  # anyio's default thread limiter size
+    db_pool_size: int = 10
+    db_timeout_s: float = 10.0  # how long a request waits for a pooled connection
+    http_pool_size: int = 200
+    http_timeout_s: float = 60.0
+    cpu_processes: int = os.cpu_count() or 2
+    loop_probe_interval_s: float = 0.05
+    # Off only for the instrumentation benchmark, which compares the same app with and without it.
+    instrument: bool = True
+
+
+def get_settings() -> Settings:
+    return Settings()
