@@ -5,6 +5,7 @@ whole tree: Gunicorn's workers, Uvicorn's workers and their process-pool childre
 SIGTERM from the kernel if loadlab itself dies, so no exit path leaves a server behind.
 """
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -20,20 +21,23 @@ _PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     os.setsid()
-    try:
+    with contextlib.suppress(OSError):  # not glibc: the process group still covers the normal exit paths
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # not glibc: the process group still covers the normal exit paths
-        pass
 
 
-def start(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, log: Path | None = None,
-          cwd: Path | None = None) -> subprocess.Popen:
+def start(
+    cmd: Sequence[str], *, env: Mapping[str, str] | None = None, log: Path | None = None, cwd: Path | None = None
+) -> subprocess.Popen:
     """Start `cmd` as the leader of a new process group; its output goes to `log` (appended), or ours."""
     out: IO | None = open(log, "ab") if log else None  # noqa: SIM115 - closed once the child has it
     try:
         return subprocess.Popen(
-            list(cmd), env=dict(env) if env is not None else None, cwd=cwd,
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if log else None,
+            list(cmd),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT if log else None,
             preexec_fn=_die_with_parent,
         )
     finally:
@@ -44,10 +48,8 @@ def start(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, log: Path
 def stop(proc: subprocess.Popen, timeout: float = 15.0) -> int | None:
     """SIGTERM the process group, SIGKILL whatever is left after `timeout`; return the exit code."""
     _signal_group(proc.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        pass
     # Children may outlive a leader that exited first: give them the rest of the grace time.
     deadline = time.monotonic() + timeout
     while _group_alive(proc.pid) and time.monotonic() < deadline:
@@ -60,10 +62,8 @@ def stop(proc: subprocess.Popen, timeout: float = 15.0) -> int | None:
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _group_alive(pgid: int) -> bool:

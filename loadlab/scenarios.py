@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from targets import routes
 
 BOTH = ("sync", "async")
+ASYNC = ("async",)
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,13 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("hello", routes.HELLO, "", BOTH, "the framework's own overhead: no work at all"),
-        Scenario("io-sleep", routes.IO_SLEEP, "ms=100", BOTH, "simulated I/O: time.sleep in a thread vs asyncio.sleep"),
+        Scenario("io-sleep", routes.IO_SLEEP, "ms=100", BOTH, "simulated I/O: time.sleep in a thread vs await"),
         Scenario("io-db", routes.IO_DB, "ms=100", BOTH, "PostgreSQL pg_sleep through a sync vs an async pool"),
         Scenario("io-http", routes.IO_HTTP, "ms=100", BOTH, "an upstream HTTP call: httpx.Client vs AsyncClient"),
         Scenario("fanout", routes.IO_FANOUT, "ms=50&n=3", BOTH, "3 upstream calls: sequential vs asyncio.gather"),
         Scenario("cpu", routes.CPU, "n=100000", BOTH, "pure-Python CPU work inline"),
         Scenario("cpu-offload", routes.CPU_OFFLOAD, "n=100000", BOTH, "the same CPU work in a process pool"),
-        Scenario("blocking-sleep", routes.BLOCKING_SLEEP, "ms=100", ("async",), "anti-pattern: time.sleep in async def"),
-        Scenario("sync-http", routes.SYNC_HTTP, "ms=100", ("async",), "anti-pattern: sync HTTP client in async def"),
+        Scenario("blocking-sleep", routes.BLOCKING_SLEEP, "ms=100", ASYNC, "anti-pattern: time.sleep in async def"),
+        Scenario("sync-http", routes.SYNC_HTTP, "ms=100", ASYNC, "anti-pattern: sync HTTP client in async def"),
     )
 }

@@ -43,8 +43,9 @@ def check_database(url: str) -> None:
     try:
         psycopg.connect(url, connect_timeout=DB_CHECK_TIMEOUT_S).close()
     except psycopg.Error as exc:
-        raise LoadlabError(f"cannot reach PostgreSQL at {redact(url)} ({first_line(exc)}); "
-                           "start it or set LOADLAB_DATABASE_URL") from None
+        raise LoadlabError(
+            f"cannot reach PostgreSQL at {redact(url)} ({first_line(exc)}); start it or set LOADLAB_DATABASE_URL"
+        ) from None
 
 
 def wipe_metrics_dir(path: Path) -> None:
@@ -75,8 +76,11 @@ def serve(spec: ServerSpec, threads: int, db_pool: int, metrics_dir: Path | None
     own_dir = metrics_dir is None
     path = Path(tempfile.mkdtemp(prefix="loadlab-metrics-")) if own_dir else metrics_dir
     wipe_metrics_dir(path)
-    print(f"loadlab: {spec.target} target on {spec.server} x{spec.workers} at {spec.url} "
-          f"(threads {threads}, db pool {db_pool}, metrics {spec.url}/metrics)", flush=True)
+    print(
+        f"loadlab: {spec.target} target on {spec.server} x{spec.workers} at {spec.url} "
+        f"(threads {threads}, db pool {db_pool}, metrics {spec.url}/metrics)",
+        flush=True,
+    )
     try:
         return run_foreground(server_command(spec), target_env(spec, path, threads, db_pool))
     finally:

@@ -45,8 +45,8 @@ def server_command(spec: ServerSpec) -> list[str]:
     cmd = [py, "-m", "gunicorn", spec.app, "-c", str(GUNICORN_CONF)]
     cmd += ["--bind", f"{spec.host}:{spec.port}", "--workers", str(spec.workers)]
     if spec.server == "gunicorn-uvicorn":
-        return cmd + ["--worker-class", UVICORN_WORKER_CLASS[spec.loop]]
-    return cmd + ["--worker-class", "asgi", "--asgi-loop", spec.loop]
+        return [*cmd, "--worker-class", UVICORN_WORKER_CLASS[spec.loop]]
+    return [*cmd, "--worker-class", "asgi", "--asgi-loop", spec.loop]
 
 
 def upstream_command(host: str, port: int) -> list[str]:

@@ -100,9 +100,10 @@ class MetricsMiddleware:
             self._record(route.path if route is not None else UNMATCHED, scope["method"], status, elapsed)
 
     def _record(self, route: str, method: str, status: int, elapsed: float) -> None:
-        counter = self._counters.get((route, method, status))
+        key = (route, method, status)
+        counter = self._counters.get(key)
         if counter is None:
-            counter = self._counters[(route, method, status)] = REQUESTS.labels(*self.labels, route, method, str(status))
+            counter = self._counters[key] = REQUESTS.labels(*self.labels, route, method, str(status))
         counter.inc()
         histogram = self._histograms.get((route, method))
         if histogram is None:
@@ -192,4 +193,3 @@ def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Respon
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics
-

@@ -1,0 +1,32 @@
+# Thin targets: the logic lives in the `loadlab` CLI and scripts/, where it is tested.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LOADLAB := $(VENV)/bin/loadlab
+
+.PHONY: setup test lint format bench serve loadtest clean
+
+setup: $(VENV)/.installed  ## create .venv and install everything (apt packages too, on Debian)
+
+$(VENV)/.installed: pyproject.toml requirements.lock scripts/setup
+	scripts/setup $(VENV)
+	touch $@
+
+test: setup  ## the test suite: real servers, PostgreSQL, Prometheus and Locust
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup  ## side-by-side benchmarks; prints ratios
+	$(LOADLAB) bench
+
+serve: setup  ## the async target on http://127.0.0.1:8000 (TARGET=sync SERVER=gunicorn-uvicorn WORKERS=4 ...)
+	$(LOADLAB) serve --target $(or $(TARGET),async) --server $(or $(SERVER),uvicorn) --workers $(or $(WORKERS),1)
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .ruff_cache
