@@ -22,8 +22,11 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+loadtest: setup  ## the main job: the claims suite, ~3 min of load; pass options with ARGS="--duration 20"
+	$(LOADLAB) run --suite claims $(ARGS)
+
 bench: setup  ## side-by-side benchmarks; prints ratios
-	$(LOADLAB) bench
+	$(LOADLAB) bench $(ARGS)
 
 serve: setup  ## the async target on http://127.0.0.1:8000 (TARGET=sync SERVER=gunicorn-uvicorn WORKERS=4 ...)
 	$(LOADLAB) serve --target $(or $(TARGET),async) --server $(or $(SERVER),uvicorn) --workers $(or $(WORKERS),1)

@@ -22,6 +22,80 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """Every option defaults to None: unset ones fall back to the suite's, then RunConfig's defaults."""
+    from loadlab.run import MODELS
+    from loadlab.suites import SUITES
+
+    p.add_argument("--suite", choices=SUITES, help="a named set of points and settings (make loadtest: claims)")
+    p.add_argument("--scenario", action="append", help="scenario name; repeat or comma-separate for several")
+    p.add_argument("--target", choices=(*servers.TARGETS, "both"), help="which targets (default both)")
+    p.add_argument("--server", choices=servers.SERVERS)
+    p.add_argument("--workers", type=_int)
+    p.add_argument("--threads", type=_int)
+    p.add_argument("--db-pool", dest="db_pool", type=_int)
+    p.add_argument("--loop", choices=servers.LOOPS)
+    p.add_argument("--model", choices=MODELS, help="closed (N users), open (fixed arrival rate) or ramp (steps)")
+    p.add_argument("--users", type=_int, help="closed/ramp: users (ramp: at most)")
+    p.add_argument("--rate", type=_float, help="open: requests per second in total")
+    p.add_argument("--max-inflight", dest="max_inflight", type=_int, help="open: requests in flight at most")
+    p.add_argument("--think-time", dest="think_time_s", type=_float, help="closed: seconds between requests")
+    p.add_argument("--duration", dest="duration_s", type=_int, help="seconds measured per point, after warm-up")
+    p.add_argument("--warmup", dest="warmup_s", type=_int, help="seconds of load before measuring")
+    p.add_argument("--processes", type=_int, help="Locust processes (default 1)")
+    p.add_argument("--step-users", dest="step_users", type=_int, help="ramp: users added per step")
+    p.add_argument("--step-seconds", dest="step_seconds", type=_int, help="ramp: seconds per step")
+    p.add_argument("--slo", dest="slo_file", help="SLO file (default slo.toml)")
+    p.add_argument("--run-id", dest="run_id", help="name of the results folder (default: the time)")
+    p.add_argument("--results", dest="results_root", help="where results go (default results/)")
+
+
+def _run_config(args: argparse.Namespace):
+    from loadlab.results import new_run_id
+    from loadlab.run import RunConfig
+    from loadlab.suites import SUITES
+
+    settings = dict(SUITES[args.suite]) if args.suite else {}
+    targets = servers.TARGETS if args.target in (None, "both") else (args.target,)
+    if args.scenario:
+        names = [n.strip() for item in args.scenario for n in item.split(",") if n.strip()]
+        settings["points"] = [(name, target) for name in names for target in targets]
+    elif "points" in settings:
+        settings["points"] = [(s, t) for s, t in settings["points"] if t in targets]
+    else:
+        raise LoadlabError("say what to measure: --scenario NAME (or --suite claims)")
+    fields = (
+        "server",
+        "workers",
+        "threads",
+        "db_pool",
+        "loop",
+        "model",
+        "users",
+        "rate",
+        "max_inflight",
+        "think_time_s",
+        "duration_s",
+        "warmup_s",
+        "processes",
+        "step_users",
+        "step_seconds",
+        "slo_file",
+        "run_id",
+        "results_root",
+    )
+    settings.update({f: getattr(args, f) for f in fields if getattr(args, f) is not None})
+    settings.setdefault("run_id", new_run_id())
+    return RunConfig(**settings, suite=args.suite)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="loadlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -36,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db-pool", type=_int, default=10, help="DB connection pool size per worker")
     serve.add_argument("--loop", choices=servers.LOOPS, default="auto")
     serve.add_argument("--metrics-dir", type=Path, help="multiprocess metrics directory (default: a fresh temp dir)")
+
+    run = sub.add_parser("run", help="start the stack, load the targets with Locust, keep the results")
+    _add_run_options(run)
+
+    show = sub.add_parser("show", help="print a finished (or interrupted) run again")
+    show.add_argument("run_id")
+    show.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
+
+    bench = sub.add_parser("bench", help="side-by-side benchmarks that print ratios")
+    bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    bench.add_argument("--seconds", type=_int, default=8, help="length of each measurement")
+    bench.add_argument("--rounds", type=_int, default=3, help="alternating rounds per side")
 
     upstream = sub.add_parser("serve-upstream", help="serve the upstream the targets call (/delay?ms=N)")
     upstream.add_argument("--host", default="127.0.0.1")
@@ -55,12 +141,58 @@ def main(argv: list[str] | None = None) -> int:
             from loadlab.serve import serve_upstream
 
             return serve_upstream(args.host, args.port)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "show":
+            from loadlab.report import render
+            from loadlab.results import RunFolder
+
+            print(render(RunFolder.open(args.results, args.run_id).summary()))
+            return 0
+        if args.command == "bench":
+            from loadlab import bench
+
+            unknown = sorted(set(args.names) - set(bench.BENCHMARKS))
+            if unknown:
+                raise LoadlabError(f"unknown benchmark {', '.join(unknown)}; valid: {', '.join(bench.BENCHMARKS)}")
+            bench.run(args.names or list(bench.BENCHMARKS), args.seconds, args.rounds)
+            return 0
     except LoadlabError as exc:
         print(f"loadlab {args.command}: error: {exc}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         return 130
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    import signal
+
+    from loadlab.report import render
+    from loadlab.run import run
+
+    config = _run_config(args)
+
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        folder, summary = run(config)
+    except KeyboardInterrupt:
+        print(
+            f"\nloadlab run: interrupted; what was measured is in {Path(config.results_root) / config.run_id}",
+            file=sys.stderr,
+        )
+        return 130
+    except LoadlabError as exc:
+        if (Path(config.results_root) / config.run_id).is_dir():
+            exc.args = (f"{exc}; results so far in {Path(config.results_root) / config.run_id}",)
+        raise
+    print()
+    print(render(summary))
+    print(f"\nresults: {folder.path}  (loadlab show {folder.run_id})")
+    return 1 if any(e["slo_broken"] for e in summary["points"]) else 0
 
 
 if __name__ == "__main__":

@@ -291,6 +291,13 @@ class Prometheus:
             return [Sample({}, float(result[1]), float(result[0]))]
         raise LoadlabError(f"instant query gave a {kind}, not a vector (use query_range): {promql}", FAILED)
 
+    def scalar(self, promql: str, time: float | datetime | None = None) -> float | None:
+        """The value of a query that yields one number (e.g. a `sum(...)`); None when it yields none."""
+        samples = self.query(promql, time)
+        if not samples or not math.isfinite(samples[0].value):
+            return None
+        return samples[0].value
+
     def query_range(self, promql: str, start: float | datetime, end: float | datetime, step: float) -> list[Series]:
         """Range query from `start` to `end` every `step` seconds: one Series per series."""
         params = {"query": promql, "start": _unix(start), "end": _unix(end), "step": str(step)}

@@ -7,8 +7,10 @@ so a worker killed with SIGKILL loses no counts. Gauges of a dead worker are dro
 time (`_drop_dead_workers`), for every server kind, not only those with a Gunicorn hook.
 
 On the request hot path there is one pure-ASGI middleware that caches its labelled children: no
-per-request label lookups, no BaseHTTPMiddleware. Everything sampled (event-loop lag, threadpool
-and DB-pool use) is written by one background task per worker, off the hot path.
+per-request label lookups, no BaseHTTPMiddleware, and two file writes per request (the counter and
+the histogram). Gauges (in-flight requests, threadpool and DB-pool use) and the event-loop lag are
+sampled every 50 ms by one background task per worker, off the hot path: in-flight is a plain
+integer on the hot path, written to its gauge by that task.
 """
 
 import asyncio
@@ -67,13 +69,18 @@ UNMATCHED = "<unmatched>"  # one label value for every 404, so raw paths never b
 DbPoolStats = Callable[[], tuple[int, int]]  # () -> (connections in use, pool size)
 
 
+class _Worker:
+    """What this worker process's hot path counts in memory for the sampler to publish."""
+
+    in_flight = 0
+
+
 class MetricsMiddleware:
     """Counts and times every HTTP request by route template; skips `/metrics` itself."""
 
     def __init__(self, app: ASGIApp, target: str, server: str) -> None:
         self.app = app
         self.labels = (target, server)
-        self.in_flight = IN_FLIGHT.labels(*self.labels)
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._histograms: dict[tuple[str, str], Histogram] = {}
 
@@ -90,12 +97,12 @@ class MetricsMiddleware:
             await send(message)
 
         start = time.perf_counter()
-        self.in_flight.inc()
+        _Worker.in_flight += 1
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
             elapsed = time.perf_counter() - start
-            self.in_flight.dec()
+            _Worker.in_flight -= 1
             route = scope.get("route")
             self._record(route.path if route is not None else UNMATCHED, scope["method"], status, elapsed)
 
@@ -130,23 +137,22 @@ async def worker_instrumentation(settings: Settings, db_pool_stats: DbPoolStats)
 
 
 async def _sample_forever(labels: tuple[str, str], interval: float, db_pool_stats: DbPoolStats) -> None:
-    """Measure event-loop lag every `interval`; write pool gauges about 4 times a second."""
+    """Every `interval`: observe the event-loop lag and publish the gauges."""
     loop = asyncio.get_running_loop()
     limiter = anyio.to_thread.current_default_thread_limiter()
     lag = LOOP_LAG.labels(*labels)
-    gauges = [g.labels(*labels) for g in (THREADS_IN_USE, THREADS_LIMIT, THREADS_WAITING, DB_IN_USE, DB_SIZE)]
-    every = max(1, round(0.25 / interval))
-    tick = 0
+    gauges = [
+        g.labels(*labels) for g in (IN_FLIGHT, THREADS_IN_USE, THREADS_LIMIT, THREADS_WAITING, DB_IN_USE, DB_SIZE)
+    ]
     while True:
         before = loop.time()
         await asyncio.sleep(interval)
         lag.observe(max(0.0, loop.time() - before - interval))
-        if tick % every == 0:
-            in_use, size = db_pool_stats()
-            values = (limiter.borrowed_tokens, limiter.total_tokens, limiter.statistics().tasks_waiting, in_use, size)
-            for gauge, value in zip(gauges, values, strict=True):
-                gauge.set(value)
-        tick += 1
+        in_use, size = db_pool_stats()
+        threads = limiter.statistics()
+        values = (_Worker.in_flight, threads.borrowed_tokens, threads.total_tokens, threads.tasks_waiting, in_use, size)
+        for gauge, value in zip(gauges, values, strict=True):
+            gauge.set(value)
 
 
 _LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")

@@ -1,0 +1,182 @@
+"""`loadlab bench`: speed goals measured side by side in one run, printed as ratios.
+
+The machine is shared and noisy, so no absolute figure is trusted: the two sides of a ratio run
+alternately, several rounds, against servers started together, and the ratio of medians is what
+is reported (every round is printed too).
+"""
+
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadlab import procs, services
+from loadlab.errors import LoadlabError
+from loadlab.run import LOCUSTFILES, REPO, read_locust_row
+from loadlab.scenarios import SCENARIOS
+from loadlab.servers import ServerSpec
+from targets import routes
+
+_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+
+
+@dataclass
+class Comparison:
+    name: str
+    goal: float
+    a_label: str
+    b_label: str
+    a: list[float]
+    b: list[float]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.a) / statistics.median(self.b)
+
+    def report(self) -> str:
+        rounds = ", ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(self.a, self.b, strict=True))
+        verdict = "meets" if self.ratio >= self.goal else "MISSES"
+        return (
+            f"{self.name}: {self.a_label} / {self.b_label} = {self.ratio:.3f} "
+            f"({verdict} the goal >= {self.goal}); rps per round {rounds}"
+        )
+
+
+def wrk(url: str, seconds: int, connections: int = 64, threads: int = 2) -> float:
+    """Requests per second that wrk measured against `url` (bounded by `seconds`)."""
+    if shutil.which("wrk") is None:
+        raise LoadlabError("wrk not found; install it with: apt-get install wrk")
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    match = _RPS.search(out)
+    if match is None:
+        raise LoadlabError(f"could not read wrk's output: {out.strip()[:200]}")
+    return float(match.group(1))
+
+
+def alternate(a: Callable[[], float], b: Callable[[], float], rounds: int) -> tuple[list[float], list[float]]:
+    """Run a and b alternately, `rounds` times each, so drift on the machine hits both alike."""
+    results_a, results_b = [], []
+    for i in range(rounds):
+        first, second = (a, b) if i % 2 == 0 else (b, a)
+        x, y = first(), second()
+        results_a.append(x if first is a else y)
+        results_b.append(y if first is a else x)
+    return results_a, results_b
+
+
+def instrumentation_overhead(workdir: Path, seconds: int, rounds: int) -> Comparison:
+    """Throughput of /hello on gunicorn-uvicorn x2 with the instrumentation vs the same app without."""
+    with ExitStack() as stack:
+        urls = []
+        for instrument in ("1", "0"):
+            spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=procs.free_port())
+            log = workdir / f"target-instrument-{instrument}.log"
+            service = services.start_target(spec, log, env={"LOADLAB_INSTRUMENT": instrument})
+            stack.callback(service.stop)
+            urls.append(spec.url + routes.HELLO)
+        wrk(urls[0], 2), wrk(urls[1], 2)  # warm up both
+        instrumented, plain = alternate(lambda: wrk(urls[0], seconds), lambda: wrk(urls[1], seconds), rounds)
+    return Comparison(
+        "instrumentation overhead (wrk, /hello, gunicorn-uvicorn x2)",
+        0.95,
+        "instrumented",
+        "plain",
+        instrumented,
+        plain,
+    )
+
+
+def locust_rps(url: str, scenario: str, users: int, seconds: int, workdir: Path, warmup: int = 2) -> float:
+    """Requests per second of the suite's Locust setup (closed model, one process) after a warm-up."""
+    prefix = workdir / f"locust-{scenario}-{users}-{time.monotonic_ns()}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        LOCUSTFILES["closed"],
+        "--headless",
+        "--host",
+        url,
+        "--scenario",
+        scenario,
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{seconds + warmup}s",
+        "--warmup",
+        str(warmup),
+        "--stop-timeout",
+        "10",
+        "--csv",
+        str(prefix),
+        "--prometheus-port",
+        "0",
+        "--loglevel",
+        "WARNING",
+    ]
+    subprocess.run(cmd, cwd=REPO, capture_output=True, timeout=seconds + warmup + 90, check=False)
+    return read_locust_row(prefix, SCENARIOS[scenario].route)["rps"] or 0.0
+
+
+def locust_vs_wrk(workdir: Path, seconds: int, rounds: int) -> Comparison:
+    """The generator's own ceiling: Locust vs wrk against the same /hello target at saturation."""
+    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=procs.free_port())
+    service = services.start_target(spec, workdir / "target-hello.log")
+    try:
+        wrk(spec.url + routes.HELLO, 2)
+        locust, wrk_ = alternate(
+            lambda: locust_rps(spec.url, "hello", 64, seconds, workdir),
+            lambda: wrk(spec.url + routes.HELLO, seconds),
+            rounds,
+        )
+    finally:
+        service.stop()
+    return Comparison("generator (/hello, gunicorn-uvicorn x2, 64 connections)", 0.9, "locust", "wrk", locust, wrk_)
+
+
+def sleep_efficiency(workdir: Path, seconds: int, rounds: int, users: int = 100) -> Comparison:
+    """Closed model on /io/sleep?ms=100: measured rps against the ideal U / 0.1 s."""
+    spec = ServerSpec("async", "uvicorn-workers", workers=2, port=procs.free_port())
+    service = services.start_target(spec, workdir / "target-sleep.log")
+    try:
+        measured = [locust_rps(spec.url, "io-sleep", users, seconds, workdir) for _ in range(rounds)]
+    finally:
+        service.stop()
+    ideal = users / 0.1
+    return Comparison(
+        f"io-sleep efficiency ({users} users, async uvicorn-workers x2)",
+        0.95,
+        "measured rps",
+        "ideal U/0.1s",
+        measured,
+        [ideal] * rounds,
+    )
+
+
+BENCHMARKS = {"instrumentation": instrumentation_overhead, "generator": locust_vs_wrk, "sleep": sleep_efficiency}
+
+
+def run(names: list[str], seconds: int, rounds: int) -> list[Comparison]:
+    with tempfile.TemporaryDirectory(prefix="loadlab-bench-") as tmp:
+        results = []
+        for name in names:
+            comparison = BENCHMARKS[name](Path(tmp), seconds, rounds)
+            print(comparison.report(), flush=True)
+            results.append(comparison)
+    return results

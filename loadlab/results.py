@@ -1,0 +1,77 @@
+"""The results folder of a run, written as the run goes so an interrupted run keeps what it measured.
+
+results/<run_id>/
+  config.json      what was asked for (written first)
+  summary.json     one entry per measured point (rewritten atomically after each point)
+  locust/          Locust's CSV stats, one prefix per point
+  logs/            one log per process
+  prometheus/      the Prometheus TSDB, config and log
+"""
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loadlab.errors import LoadlabError
+
+DEFAULT_ROOT = Path("results")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write whole or not at all: a reader never sees half a file, a crash never leaves one."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+@dataclass
+class RunFolder:
+    path: Path
+
+    @classmethod
+    def create(cls, root: Path, run_id: str) -> "RunFolder":
+        if not _RUN_ID.match(run_id):
+            raise LoadlabError(f"run id {run_id!r} must be letters, digits, '.', '_' or '-'")
+        path = root / run_id
+        if path.exists():
+            raise LoadlabError(f"{path} exists already; pick another --run-id")
+        for sub in ("locust", "logs", "prometheus"):
+            (path / sub).mkdir(parents=True)
+        return cls(path)
+
+    @classmethod
+    def open(cls, root: Path, run_id: str) -> "RunFolder":
+        path = root / run_id
+        if not (path / "summary.json").is_file():
+            runs = sorted(p.name for p in root.glob("*") if (p / "summary.json").is_file()) if root.is_dir() else []
+            hint = f"; runs in {root}: {', '.join(runs[-5:])}" if runs else f"; no runs in {root}"
+            raise LoadlabError(f"no run {run_id!r}{hint}")
+        return cls(path)
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def log(self, name: str) -> Path:
+        return self.path / "logs" / f"{name}.log"
+
+    def locust_prefix(self, point: str) -> Path:
+        return self.path / "locust" / point
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        write_json(self.path / "config.json", config)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        write_json(self.path / "summary.json", summary)
+
+    def summary(self) -> dict[str, Any]:
+        return json.loads((self.path / "summary.json").read_text())
