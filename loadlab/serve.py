@@ -16,9 +16,8 @@ from pathlib import Path
 import psycopg
 
 from loadlab import procs
-from loadlab.errors import FAILED, LoadlabError
+from loadlab.errors import FAILED, LoadlabError, first_line, redact
 from loadlab.servers import ServerSpec, server_command, upstream_command
-from targets.common import first_line, redact
 from targets.settings import Settings
 
 DB_CHECK_TIMEOUT_S = 3
@@ -49,10 +48,12 @@ def check_database(url: str) -> None:
 
 
 def wipe_metrics_dir(path: Path) -> None:
-    """Stale files from an earlier server would be summed into this one's metrics."""
+    """Stale files from an earlier server would be summed into this one's metrics: prometheus_client's
+    `*.db` and the request metrics' `*.slots` and `*.keys` (`targets.request_metrics`)."""
     path.mkdir(parents=True, exist_ok=True)
-    for f in glob.glob(str(path / "*.db")):
-        os.remove(f)
+    for pattern in ("*.db", "*.slots", "*.keys"):
+        for f in glob.glob(str(path / pattern)):
+            os.remove(f)
 
 
 def target_env(spec: ServerSpec, metrics_dir: Path, threads: int, db_pool: int) -> dict[str, str]:

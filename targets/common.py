@@ -3,11 +3,11 @@
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 
+from loadlab.errors import first_line, redact
 from targets.instrumentation import MetricsMiddleware, metrics_endpoint
 from targets.routes import CPU_N_MAX, FANOUT_MAX, METRICS, MS_MAX
 from targets.settings import Settings
@@ -49,20 +49,6 @@ def db_pool_usage(pool: Any) -> tuple[int, int]:
 def cpu_process_pool(settings: Settings) -> ProcessPoolExecutor:
     # spawn, not fork: forking a process that runs threads (anyio's pool, psycopg_pool) is unsafe.
     return ProcessPoolExecutor(max_workers=settings.cpu_processes, mp_context=get_context("spawn"))
-
-
-def redact(url: str) -> str:
-    """A URL fit for a log line or an error body: any password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def health_response(settings: Settings, db_error: str | None, upstream_error: str | None) -> JSONResponse:

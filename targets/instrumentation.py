@@ -1,25 +1,29 @@
 """Prometheus instrumentation of the targets, correct across worker processes.
 
-Design: prometheus_client's multiprocess mode. Every worker writes its samples to memory-mapped
-files in `PROMETHEUS_MULTIPROC_DIR` (set and wiped by `loadlab serve`); a scrape of `/metrics` on
-any worker merges the files of all workers, live and dead. Writes land in the page cache at once,
-so a worker killed with SIGKILL loses no counts. Gauges of a dead worker are dropped at scrape
-time (`_drop_dead_workers`), for every server kind, not only those with a Gunicorn hook.
+Design: every worker writes its samples to memory-mapped files in `PROMETHEUS_MULTIPROC_DIR` (set
+and wiped by `loadlab serve`); a scrape of `/metrics` on any worker merges the files of all
+workers, live and dead. Writes land in the page cache at once, so a worker killed with SIGKILL
+loses no counts.
 
-On the request hot path there is one pure-ASGI middleware that caches its labelled children: no
-per-request label lookups, no BaseHTTPMiddleware, and two file writes per request (the counter and
-the histogram). Gauges (in-flight requests, threadpool and DB-pool use) and the event-loop lag are
-sampled every 50 ms by one background task per worker, off the hot path: in-flight is a plain
-integer on the hot path, written to its gauge by that task.
+The two metrics updated on every request, the request counter and the latency histogram, live in
+`targets.request_metrics`: per-worker slot files written with plain float stores, no lock and no
+pid check per request. Everything else uses prometheus_client's multiprocess mode: gauges of a
+dead worker are dropped at scrape time (`_live_pids`), for every server kind, not only those with
+a Gunicorn hook.
+
+On the request hot path there is one pure-ASGI middleware that caches its series' slots: no
+per-request label lookups, no BaseHTTPMiddleware. Gauges (in-flight requests, threadpool and
+DB-pool use) and the event-loop lag are sampled every 50 ms by one background task per worker,
+off the hot path: in-flight is a plain integer on the hot path, written to its gauge by that task.
 """
 
 import asyncio
 import os
 import re
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from time import perf_counter
 
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # pragma: no cover - run outside `loadlab serve`
     # Must precede the import of prometheus_client, which picks its value class at import time.
@@ -30,7 +34,6 @@ import psutil
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
     Gauge,
     Histogram,
     generate_latest,
@@ -42,18 +45,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loadlab import metrics as m
+from targets.request_metrics import RequestMetrics, RequestMetricsCollector
 from targets.routes import METRICS
 from targets.settings import Settings
 
 LABELS = m.TARGET_LABELS
 
-REQUESTS = Counter(m.strip_total(m.HTTP_REQUESTS), "HTTP requests served.", [*LABELS, "route", "method", "status"])
-DURATION = Histogram(
-    m.HTTP_REQUEST_DURATION,
-    "Time from request received to response sent, by route template.",
-    [*LABELS, "route", "method"],
-    buckets=m.LATENCY_BUCKETS,
-)
 IN_FLIGHT = Gauge(m.HTTP_IN_FLIGHT, "Requests being served.", LABELS, multiprocess_mode="livesum")
 LOOP_LAG = Histogram(
     m.EVENT_LOOP_LAG, "How late a periodic probe task wakes up, per worker.", LABELS, buckets=m.LOOP_LAG_BUCKETS
@@ -72,7 +69,14 @@ DbPoolStats = Callable[[], tuple[int, int]]  # () -> (connections in use, pool s
 class _Worker:
     """What this worker process's hot path counts in memory for the sampler to publish."""
 
-    in_flight = 0
+    __slots__ = ("in_flight",)
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+
+
+# An instance, not class attributes: assigning to a class attribute is several times slower.
+_WORKER = _Worker()
 
 
 class MetricsMiddleware:
@@ -80,9 +84,7 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp, target: str, server: str) -> None:
         self.app = app
-        self.labels = (target, server)
-        self._counters: dict[tuple[str, str, int], Counter] = {}
-        self._histograms: dict[tuple[str, str], Histogram] = {}
+        self.metrics = RequestMetrics(target, server)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == METRICS:
@@ -90,32 +92,22 @@ class MetricsMiddleware:
             return
         status = 500
 
-        async def send_and_note_status(message: Message) -> None:
+        def send_and_note_status(message: Message) -> Awaitable[None]:
+            # A plain function handing back send's awaitable: no coroutine of its own per message.
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            return send(message)
 
-        start = time.perf_counter()
-        _Worker.in_flight += 1
+        start = perf_counter()
+        _WORKER.in_flight += 1
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
-            elapsed = time.perf_counter() - start
-            _Worker.in_flight -= 1
+            elapsed = perf_counter() - start
+            _WORKER.in_flight -= 1
             route = scope.get("route")
-            self._record(route.path if route is not None else UNMATCHED, scope["method"], status, elapsed)
-
-    def _record(self, route: str, method: str, status: int, elapsed: float) -> None:
-        key = (route, method, status)
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = REQUESTS.labels(*self.labels, route, method, str(status))
-        counter.inc()
-        histogram = self._histograms.get((route, method))
-        if histogram is None:
-            histogram = self._histograms[(route, method)] = DURATION.labels(*self.labels, route, method)
-        histogram.observe(elapsed)
+            self.metrics.record(route.path if route is not None else UNMATCHED, scope["method"], status, elapsed)
 
 
 @asynccontextmanager
@@ -150,7 +142,7 @@ async def _sample_forever(labels: tuple[str, str], interval: float, db_pool_stat
         lag.observe(max(0.0, loop.time() - before - interval))
         in_use, size = db_pool_stats()
         threads = limiter.statistics()
-        values = (_Worker.in_flight, threads.borrowed_tokens, threads.total_tokens, threads.tasks_waiting, in_use, size)
+        values = (_WORKER.in_flight, threads.borrowed_tokens, threads.total_tokens, threads.tasks_waiting, in_use, size)
         for gauge, value in zip(gauges, values, strict=True):
             gauge.set(value)
 
@@ -193,6 +185,7 @@ def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Respon
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     registry = CollectorRegistry()
     registry.register(_WorkerProcessCollector(path, settings.target, settings.server))
+    registry.register(RequestMetricsCollector(path))
     multiprocess.MultiProcessCollector(registry, path)
 
     async def metrics(request: Request) -> Response:

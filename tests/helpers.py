@@ -1,5 +1,6 @@
-"""Real processes for tests: `loadlab serve` on free ports, and scraping their /metrics."""
+"""Real processes for tests: `loadlab serve` on free ports, loading them, and scraping their /metrics."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -77,6 +78,21 @@ def serve_upstream(tmp_path: Path) -> Iterator[Running]:
         yield up
 
 
+async def _concurrently(url: str, n: int, status: int) -> float:
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        start = time.perf_counter()
+        responses = await asyncio.gather(*(client.get(url) for _ in range(n)))
+        elapsed = time.perf_counter() - start
+    assert [r.status_code for r in responses] == [status] * n
+    return elapsed
+
+
+def concurrently(url: str, n: int, status: int = 200) -> float:
+    """Seconds for `n` GETs of `url` fired at once, each answered with `status`."""
+    return asyncio.run(_concurrently(url, n, status))
+
+
 def scrape(url: str) -> dict[tuple[str, frozenset], float]:
     """{(sample name, labels): value} of one scrape of `url`/metrics."""
     text = httpx.get(url + "/metrics", timeout=10).text
@@ -87,7 +103,7 @@ def scrape(url: str) -> dict[tuple[str, frozenset], float]:
     }
 
 
-def total(samples: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
+def total(samples: dict[tuple[str, frozenset], float], name: str, /, **labels: str) -> float:
     """Sum of the samples named `name` whose labels include `labels`."""
     want = set(labels.items())
     return sum(v for (n, ls), v in samples.items() if n == name and want <= ls)

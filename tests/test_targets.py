@@ -1,6 +1,5 @@
 """The targets under every server kind: routes, concurrency model, metrics contract, failures."""
 
-import asyncio
 import os
 import signal
 import time
@@ -13,7 +12,7 @@ from loadlab import metrics as m
 from loadlab.scenarios import SCENARIOS
 from loadlab.servers import SERVERS
 from targets import routes
-from tests.helpers import scrape, series, serve, total
+from tests.helpers import concurrently, scrape, series, serve, total
 
 pytestmark = pytest.mark.usefixtures("with_upstream")
 
@@ -31,21 +30,6 @@ CONTRACT = {  # metric -> labels every series must carry
     m.PROCESS_RSS: {"target", "server", "pid"},
     m.WORKERS: {"target", "server"},
 }
-
-
-async def _concurrently(url: str, n: int) -> float:
-    """Seconds for `n` GETs of `url` fired at once."""
-    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        start = time.perf_counter()
-        responses = await asyncio.gather(*(client.get(url) for _ in range(n)))
-        elapsed = time.perf_counter() - start
-    assert [r.status_code for r in responses] == [200] * n
-    return elapsed
-
-
-def concurrently(url: str, n: int) -> float:
-    return asyncio.run(_concurrently(url, n))
 
 
 @pytest.mark.parametrize("server", SERVERS)
