@@ -53,8 +53,9 @@ def _c2(entries: list[Entry]) -> str:
         return _missing("fanout on sync and async")
     holds = sync["p50_ms"] >= 2 * async_["p50_ms"]
     return (
-        f"{'holds' if holds else 'does not hold'}: 3 calls of 50 ms take p50 {sync['p50_ms']:.0f} ms in sequence "
-        f"vs {async_['p50_ms']:.0f} ms gathered (our calls are equal, 3 x 50 ms, not 50/80/40)"
+        f"{'holds' if holds else 'does not hold'}: 3 upstream calls of 50 ms take p50 {sync['p50_ms']:.0f} ms in "
+        f"sequence vs {async_['p50_ms']:.0f} ms gathered, at {sync['users']} users (our calls are equal, "
+        "3 x 50 ms, not 50/80/40)"
     )
 
 

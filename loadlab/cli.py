@@ -68,7 +68,7 @@ def _run_config(args: argparse.Namespace):
         names = [n.strip() for item in args.scenario for n in item.split(",") if n.strip()]
         settings["points"] = [(name, target) for name in names for target in targets]
     elif "points" in settings:
-        settings["points"] = [(s, t) for s, t in settings["points"] if t in targets]
+        settings["points"] = [point for point in settings["points"] if point[1] in targets]
     else:
         raise LoadlabError("say what to measure: --scenario NAME (or --suite claims)")
     fields = (

@@ -112,7 +112,7 @@ class Prometheus:
 
     def __init__(self, directory: Path, *, binary: str | os.PathLike[str] = BINARY, port: int | None = None) -> None:
         self.binary = find_binary(binary)  # fail before anything else of a run is started
-        self.directory = Path(directory)
+        self.directory = Path(directory).resolve()  # Prometheus runs with its own working directory
         self.port = port
         self.config_file = self.directory / "prometheus.yml"
         self.targets_file = self.directory / "targets.json"

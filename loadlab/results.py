@@ -41,7 +41,7 @@ class RunFolder:
     def create(cls, root: Path, run_id: str) -> "RunFolder":
         if not _RUN_ID.match(run_id):
             raise LoadlabError(f"run id {run_id!r} must be letters, digits, '.', '_' or '-'")
-        path = root / run_id
+        path = root.resolve() / run_id
         if path.exists():
             raise LoadlabError(f"{path} exists already; pick another --run-id")
         for sub in ("locust", "logs", "prometheus"):

@@ -33,13 +33,14 @@ LOCUSTFILES = {
 }
 MODELS = tuple(LOCUSTFILES)
 GENERATOR_CPU_LIMIT = 90.0  # percent: above it the generator, not the target, may be the bottleneck
+LATE_LIMIT = 0.05  # open model: above this share of requests sent late, the schedule was not held
 LINGER_S = 3.0  # Locust keeps /metrics up this long after the load so Prometheus scrapes final counts
 STOP_TIMEOUT_S = 30  # users finish the request in flight: client and server counts then agree
 
 
 @dataclass
 class RunConfig:
-    points: list[tuple[str, str]]  # (scenario, target)
+    points: list[tuple]  # (scenario, target) or (scenario, target, users) to override --users for one point
     server: str = "uvicorn-workers"
     workers: int = 4
     threads: int = 40
@@ -66,6 +67,7 @@ class RunConfig:
 class Point:
     scenario: Scenario
     target: str
+    users: int | None = None  # None: the run's --users
 
     @property
     def id(self) -> str:
@@ -75,13 +77,13 @@ class Point:
 def plan(config: RunConfig) -> list[Point]:
     """The points to measure, validated: unknown names list the valid ones."""
     points = []
-    for scenario_name, target in config.points:
+    for scenario_name, target, *users in config.points:
         scenario = SCENARIOS.get(scenario_name)
         if scenario is None:
             raise LoadlabError(f"unknown scenario {scenario_name!r}; valid: {', '.join(SCENARIOS)}")
         if target not in scenario.targets:
             continue  # e.g. the anti-patterns exist on the async target only
-        points.append(Point(scenario, target))
+        points.append(Point(scenario, target, *users))
     if not points:
         raise LoadlabError("nothing to measure: no scenario of those is served by those targets")
     if config.model not in MODELS:
@@ -228,12 +230,13 @@ class Run:
                 "--step-seconds",
                 str(c.step_seconds),
                 "--max-users",
-                str(c.users),
+                str(point.users or c.users),
                 "--think-time",
                 str(c.think_time_s),
             ]
         else:
-            cmd += ["-u", str(c.users), "-r", str(c.users), "--think-time", str(c.think_time_s)]
+            users = point.users or c.users
+            cmd += ["-u", str(users), "-r", str(users), "--think-time", str(c.think_time_s)]
         if c.processes > 1:
             cmd += ["--processes", str(c.processes)]
         return cmd
@@ -296,7 +299,7 @@ class Run:
             "threads": c.threads,
             "db_pool": c.db_pool,
             "load_model": c.model,
-            "users": c.users if c.model != "open" else None,
+            "users": (point.users or c.users) if c.model != "open" else None,
             "rate": c.rate if c.model == "open" else None,
             "duration_s": c.duration_s,
             "warmup_s": c.warmup_s,
@@ -321,7 +324,7 @@ class Run:
         reasons = []
         if (entry["generator_cpu_max"] or 0) >= GENERATOR_CPU_LIMIT:
             reasons.append(f"generator CPU reached {entry['generator_cpu_max']:.0f}%")
-        if entry["late"]:
+        if entry["late"] and entry["late"] > LATE_LIMIT * max(1, entry["client_requests"] or 0):
             reasons.append(f"{entry['late']:.0f} requests not sent on time")
         entry["untrustworthy"] = bool(reasons)
         entry["untrustworthy_reasons"] = reasons

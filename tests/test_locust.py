@@ -114,14 +114,9 @@ def served(target: Running, route: str) -> float:
     return total(scrape(target.url), m.HTTP_REQUESTS, route=route)
 
 
-def summed(samples: Samples, metric: str, labels: dict[str, str]) -> float:
-    """`total`, for label sets that include `name` (Locust's request name)."""
-    return sum(v for (n, ls), v in samples.items() if n == metric and set(labels.items()) <= ls)
-
-
 def client_count(samples: Samples, scenario: str, result: str = "success") -> float:
     labels = {"scenario": scenario, "name": SCENARIOS[scenario].route, "method": "GET", "result": result}
-    return summed(samples, m.LOCUST_REQUESTS, labels)
+    return total(samples, m.LOCUST_REQUESTS, **labels)
 
 
 def quantile_bound(samples: Samples, histogram: str, q: float, **labels: str) -> float:

@@ -15,8 +15,11 @@ SHORT = ["--server", "uvicorn", "--workers", "1", "--warmup", "0"]
 
 
 def loadlab_run(tmp_path: Path, run_id: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    cmd = [*LOADLAB, "run", "--run-id", run_id, "--results", str(tmp_path), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    # a relative results folder, as `make loadtest` uses: every process must find its files all the same
+    cmd = [*LOADLAB, "run", "--run-id", run_id, "--results", ".", *args]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env={**os.environ, **(env or {})}
+    )
 
 
 def summary(tmp_path: Path, run_id: str) -> dict:
@@ -105,7 +108,7 @@ def test_open_model_holds_its_rate_and_schedule_latency_exposes_a_stall(tmp_path
     assert result.returncode == 0, result.stderr
     (e,) = summary(tmp_path, "open-fast")["points"]
     assert 0.7 * rate * seconds <= e["requests"] <= 1.3 * rate * seconds
-    assert not e["late"]
+    assert e["late"] <= 0.05 * e["requests"] and not e["untrustworthy"]
 
 
 def test_a_broken_slo_fails_the_run_and_names_it(tmp_path):
