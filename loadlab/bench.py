@@ -99,8 +99,10 @@ def instrumentation_overhead(workdir: Path, seconds: int, rounds: int) -> Compar
     )
 
 
-def locust_rps(url: str, scenario: str, users: int, seconds: int, workdir: Path, warmup: int = 2) -> float:
-    """Requests per second of the suite's Locust setup (closed model, one process) after a warm-up."""
+def locust_rps(
+    url: str, scenario: str, users: int, seconds: int, workdir: Path, warmup: int = 2, processes: int = 1
+) -> float:
+    """Requests per second of the suite's Locust setup (closed model) after a warm-up."""
     prefix = workdir / f"locust-{scenario}-{users}-{time.monotonic_ns()}"
     cmd = [
         sys.executable,
@@ -129,25 +131,33 @@ def locust_rps(url: str, scenario: str, users: int, seconds: int, workdir: Path,
         "0",
         "--loglevel",
         "WARNING",
+        *(["--processes", str(processes)] if processes > 1 else []),
     ]
     subprocess.run(cmd, cwd=REPO, capture_output=True, timeout=seconds + warmup + 90, check=False)
     return read_locust_row(prefix, SCENARIOS[scenario].route)["rps"] or 0.0
 
 
-def locust_vs_wrk(workdir: Path, seconds: int, rounds: int) -> Comparison:
+def locust_vs_wrk(workdir: Path, seconds: int, rounds: int, processes: int = 1) -> Comparison:
     """The generator's own ceiling: Locust vs wrk against the same /hello target at saturation."""
     spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=procs.free_port())
     service = services.start_target(spec, workdir / "target-hello.log")
     try:
         wrk(spec.url + routes.HELLO, 2)
         locust, wrk_ = alternate(
-            lambda: locust_rps(spec.url, "hello", 64, seconds, workdir),
+            lambda: locust_rps(spec.url, "hello", 64, seconds, workdir, processes=processes),
             lambda: wrk(spec.url + routes.HELLO, seconds),
             rounds,
         )
     finally:
         service.stop()
-    return Comparison("generator (/hello, gunicorn-uvicorn x2, 64 connections)", 0.9, "locust", "wrk", locust, wrk_)
+    return Comparison(
+        f"generator (/hello, gunicorn-uvicorn x2, 64 connections, {processes} Locust process(es))",
+        0.9,
+        "locust",
+        "wrk",
+        locust,
+        wrk_,
+    )
 
 
 def sleep_efficiency(workdir: Path, seconds: int, rounds: int, users: int = 100) -> Comparison:
@@ -169,7 +179,12 @@ def sleep_efficiency(workdir: Path, seconds: int, rounds: int, users: int = 100)
     )
 
 
-BENCHMARKS = {"instrumentation": instrumentation_overhead, "generator": locust_vs_wrk, "sleep": sleep_efficiency}
+BENCHMARKS = {
+    "instrumentation": instrumentation_overhead,
+    "generator": locust_vs_wrk,
+    "generator-2p": lambda workdir, seconds, rounds: locust_vs_wrk(workdir, seconds, rounds, processes=2),
+    "sleep": sleep_efficiency,
+}
 
 
 def run(names: list[str], seconds: int, rounds: int) -> list[Comparison]:

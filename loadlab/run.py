@@ -18,12 +18,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from loadlab import procs, services, slo
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.prometheus import LOCUST_JOB, TARGETS_JOB, Prometheus, ScrapeTarget, find_binary
 from loadlab.results import RunFolder
 from loadlab.scenarios import SCENARIOS, Scenario
 from loadlab.servers import ServerSpec
+from targets import routes
 
 REPO = Path(__file__).resolve().parent.parent
 LOCUSTFILES = {
@@ -152,6 +155,7 @@ class Run:
             env={"LOADLAB_UPSTREAM_URL": self.upstream.url},
         )
         try:
+            check_health(point, spec)
             locust_port = procs.free_port()
             labels = {
                 "run_id": self.folder.run_id,
@@ -329,6 +333,21 @@ class Run:
         entry["untrustworthy"] = bool(reasons)
         entry["untrustworthy_reasons"] = reasons
         return entry
+
+
+def check_health(point: Point, spec: ServerSpec) -> None:
+    """Load only a target whose database and upstream answer: else every request would be an error."""
+    try:
+        response = httpx.get(spec.url + routes.HEALTHZ, timeout=10)
+    except httpx.HTTPError as exc:
+        raise LoadlabError(f"{point.target} target at {spec.url} does not answer: {exc}", FAILED) from None
+    if response.status_code != 200:
+        down = response.json().get("down", []) if "json" in response.headers.get("content-type", "") else []
+        raise LoadlabError(
+            f"{point.target} target is not healthy ({', '.join(down) or response.status_code} down): "
+            f"{response.text[:200]}",
+            FAILED,
+        )
 
 
 def _quantile(histogram: str, sel: str, window: str, q: float = 0.99) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 
+from loadlab import procs
 from tests.helpers import LOADLAB
 
 SHORT = ["--server", "uvicorn", "--workers", "1", "--warmup", "0"]
@@ -220,3 +221,13 @@ def test_a_target_that_dies_mid_run_ends_the_run_clearly(tmp_path):
     assert proc.returncode == 1, err
     assert "target died mid-run" in err and "Traceback" not in err
     assert summary(tmp_path, "dies")["status"] == "failed"
+
+
+def test_a_target_that_cannot_start_ends_the_run_with_its_reason(tmp_path):
+    dead_db = f"postgresql://postgres@127.0.0.1:{procs.free_port()}/postgres"
+    result = loadlab_run(
+        tmp_path, "nodb", "--scenario", "io-db", "--target", "sync", *SHORT, env={"LOADLAB_DATABASE_URL": dead_db}
+    )
+    assert result.returncode == 1
+    assert "cannot reach PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+    assert summary(tmp_path, "nodb")["status"] == "failed"
