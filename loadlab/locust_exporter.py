@@ -17,7 +17,6 @@ own stats): take increase() over the measured window in PromQL.
 import atexit
 import logging
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
 from loadlab import metrics as m  # noqa: E402
 from loadlab.locust_options import abort, number  # noqa: E402
+from loadlab.multiproc import alive, live_pids  # noqa: E402
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 9646
@@ -49,7 +49,6 @@ CPU_SAMPLE_INTERVAL_S = 1.0
 WORKER_EXIT_WAIT_S = 30.0  # how long the master waits for worker processes to exit before lingering
 
 REQUEST_LABELS = ("scenario", "name", "method")
-_LIVE_GAUGE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")
 
 REQUESTS = Counter(
     m.strip_total(m.LOCUST_REQUESTS),
@@ -210,20 +209,11 @@ class _UsersCollector:
 
 def _forget_dead_processes(path: str) -> None:
     """Drop the live-gauge files (CPU) of exited processes; their counters stay in the totals."""
-    for file in os.listdir(path):
-        if (match := _LIVE_GAUGE_FILE.match(file)) and not _alive(pid := int(match.group(1))):
-            multiprocess.mark_process_dead(pid, path)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # forked workers stay zombies until reaped
-    except psutil.NoSuchProcess:
-        return False
+    live_pids(path)
 
 
 def _wait_for_workers_to_exit() -> None:
     """With --processes, workers write their last counts while they stop: linger once they have exited."""
     deadline = time.monotonic() + WORKER_EXIT_WAIT_S
-    while any(_alive(child.pid) for child in psutil.Process().children()) and time.monotonic() < deadline:
+    while any(alive(child.pid) for child in psutil.Process().children()) and time.monotonic() < deadline:
         gevent.sleep(0.1)

@@ -8,7 +8,7 @@ loses no counts.
 The two metrics updated on every request, the request counter and the latency histogram, live in
 `targets.request_metrics`: per-worker slot files written with plain float stores, no lock and no
 pid check per request. Everything else uses prometheus_client's multiprocess mode: gauges of a
-dead worker are dropped at scrape time (`_live_pids`), for every server kind, not only those with
+dead worker are dropped at scrape time (`loadlab.multiproc.live_pids`), for every server kind, not only those with
 a Gunicorn hook.
 
 On the request hot path there is one pure-ASGI middleware that caches its series' slots: no
@@ -19,7 +19,6 @@ off the hot path: in-flight is a plain integer on the hot path, written to its g
 
 import asyncio
 import os
-import re
 import tempfile
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -45,6 +44,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loadlab import metrics as m
+from loadlab.multiproc import live_pids
 from targets.request_metrics import RequestMetrics, RequestMetricsCollector
 from targets.routes import METRICS
 from targets.settings import Settings
@@ -147,17 +147,6 @@ async def _sample_forever(labels: tuple[str, str], interval: float, db_pool_stat
             gauge.set(value)
 
 
-_LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")
-
-
-def _live_pids(path: str) -> set[int]:
-    pids = {int(match.group(1)) for f in os.listdir(path) if (match := _LIVE_FILE.match(f))}
-    for pid in [pid for pid in pids if not psutil.pid_exists(pid)]:
-        multiprocess.mark_process_dead(pid, path)
-        pids.discard(pid)
-    return pids
-
-
 class _WorkerProcessCollector:
     """Per-worker CPU and RSS, read with psutil at scrape time (the stock collector is per-process)."""
 
@@ -167,7 +156,7 @@ class _WorkerProcessCollector:
     def collect(self):
         cpu = CounterMetricFamily(m.PROCESS_CPU, "CPU time of a worker process.", labels=[*LABELS, "pid"])
         rss = GaugeMetricFamily(m.PROCESS_RSS, "Resident memory of a worker process.", labels=[*LABELS, "pid"])
-        for pid in sorted(_live_pids(self.path)):
+        for pid in sorted(live_pids(self.path)):
             try:
                 proc = psutil.Process(pid)
                 with proc.oneshot():
