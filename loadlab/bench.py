@@ -19,7 +19,8 @@ from pathlib import Path
 
 from loadlab import procs, services
 from loadlab.errors import LoadlabError
-from loadlab.run import LOCUSTFILES, REPO, read_locust_row
+from loadlab.locust_stats import read_locust_row
+from loadlab.run import LOCUSTFILES, REPO
 from loadlab.scenarios import SCENARIOS
 from loadlab.servers import ServerSpec
 from targets import routes

@@ -32,6 +32,11 @@ def table(entries: list[dict[str, Any]]) -> str:
         lines.append(
             line + ("  ! untrustworthy: " + "; ".join(e["untrustworthy_reasons"]) if e["untrustworthy"] else "")
         )
+        if e.get("steps"):
+            lines.append(
+                f"{'':>8}ramp steps: "
+                + ", ".join(f"{st['users']} users {st['rps']:.1f} rps p95 {_num(st['p95_ms'])} ms" for st in e["steps"])
+            )
         if e.get("p99_scheduled_ms") is not None:
             lines.append(
                 f"{'':>8}open model: p99 from schedule {e['p99_scheduled_ms']:.0f} ms, "

@@ -7,7 +7,6 @@ Every process it starts is stopped on every exit path (success, failure, Ctrl-C,
 are entered into one ExitStack, and each also dies with loadlab through PR_SET_PDEATHSIG.
 """
 
-import csv
 import math
 import os
 import shutil
@@ -22,6 +21,7 @@ import httpx
 
 from loadlab import procs, services, slo
 from loadlab.errors import FAILED, LoadlabError
+from loadlab.locust_stats import read_locust_row, read_ramp_steps
 from loadlab.prometheus import LOCUST_JOB, TARGETS_JOB, Prometheus, ScrapeTarget, find_binary
 from loadlab.results import RunFolder
 from loadlab.scenarios import SCENARIOS, Scenario
@@ -320,6 +320,8 @@ class Run:
             "late": None,
             "p99_scheduled_ms": None,
         }
+        if c.model == "ramp":
+            entry["steps"] = read_ramp_steps(self.folder.locust_prefix(point.id))
         if c.model == "open":
             entry["late"] = q(f"sum(last_over_time(locust_requests_late_total{{{sel}}}[{point_window}]))", ended)
             entry["p99_scheduled_ms"] = _ms(
@@ -356,39 +358,6 @@ def _quantile(histogram: str, sel: str, window: str, q: float = 0.99) -> str:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else 1000 * seconds
-
-
-def read_locust_row(prefix: Path, name: str) -> dict[str, Any]:
-    """requests, failures, rps and percentiles (ms) of request `name` from Locust's `_stats.csv`."""
-    path = Path(f"{prefix}_stats.csv")
-    try:
-        rows = list(csv.DictReader(path.open()))
-    except OSError:
-        raise LoadlabError(f"Locust wrote no stats ({path} missing); see its log", FAILED) from None
-    row = next((r for r in rows if r["Name"] == name), None)
-    if row is None:
-        return {
-            "requests": 0,
-            "failures": 0,
-            "rps": 0.0,
-            "p50_ms": None,
-            "p95_ms": None,
-            "p99_ms": None,
-            "max_ms": None,
-        }
-
-    def num(key: str) -> float | None:
-        return None if row[key] in ("N/A", "") else float(row[key])
-
-    return {
-        "requests": int(row["Request Count"]),
-        "failures": int(row["Failure Count"]),
-        "rps": num("Requests/s"),
-        "p50_ms": num("50%"),
-        "p95_ms": num("95%"),
-        "p99_ms": num("99%"),
-        "max_ms": num("Max Response Time"),
-    }
 
 
 def run(config: RunConfig) -> tuple[RunFolder, dict[str, Any]]:

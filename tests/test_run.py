@@ -231,3 +231,34 @@ def test_a_target_that_cannot_start_ends_the_run_with_its_reason(tmp_path):
     assert result.returncode == 1
     assert "cannot reach PostgreSQL" in result.stderr and "Traceback" not in result.stderr
     assert summary(tmp_path, "nodb")["status"] == "failed"
+
+
+def test_ramp_reports_throughput_at_each_step(tmp_path):
+    result = loadlab_run(
+        tmp_path,
+        "ramp",
+        "--scenario",
+        "io-sleep",
+        "--target",
+        "async",
+        "--model",
+        "ramp",
+        "--users",
+        "6",
+        "--step-users",
+        "2",
+        "--step-seconds",
+        "3",
+        "--duration",
+        "9",
+        *SHORT,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    (e,) = summary(tmp_path, "ramp")["points"]
+    steps = e["steps"]
+    assert [s["users"] for s in steps] == [2, 4, 6]
+    # each user waits 100 ms per request: throughput follows the users while the target keeps up
+    assert steps[0]["rps"] < steps[1]["rps"] < steps[2]["rps"]
+    assert steps[2]["rps"] >= 2 * steps[0]["rps"]
+    assert e["requests"] == e["server_requests"]
+    assert "ramp steps: 2 users" in result.stdout
