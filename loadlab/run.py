@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from loadlab import metrics as m
 from loadlab import procs, services, slo
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.locust_stats import read_locust_row, read_ramp_steps
@@ -288,11 +289,9 @@ class Run:
         sel = f'run_id="{self.folder.run_id}",target="{point.target}",scenario="{point.scenario.name}"'
         route = point.scenario.route
         q = self.prometheus.scalar
-        server_requests = q(
-            f'sum(last_over_time(loadlab_http_requests_total{{{sel},route="{route}"}}[{point_window}]))', ended
-        )
-        server_cpu_s = q(f"sum(increase(loadlab_process_cpu_seconds_total{{{sel}}}[{window}]))", ended)
-        window_requests = q(f'sum(increase(loadlab_http_requests_total{{{sel},route="{route}"}}[{window}]))', ended)
+        server_requests = q(f'sum(last_over_time({m.HTTP_REQUESTS}{{{sel},route="{route}"}}[{point_window}]))', ended)
+        server_cpu_s = q(f"sum(increase({m.PROCESS_CPU}{{{sel}}}[{window}]))", ended)
+        window_requests = q(f'sum(increase({m.HTTP_REQUESTS}{{{sel},route="{route}"}}[{window}]))', ended)
         entry = {
             "point": point.id,
             "scenario": point.scenario.name,
@@ -310,23 +309,21 @@ class Run:
             "started_at": started,
             "ended_at": ended,
             **row,
-            "generator_cpu_max": q(f"max(max_over_time(locust_generator_cpu_percent{{{sel}}}[{window}]))", ended),
+            "generator_cpu_max": q(f"max(max_over_time({m.LOCUST_CPU}{{{sel}}}[{window}]))", ended),
             "server_requests": server_requests,
             "client_requests": q(
-                f'sum(last_over_time(locust_requests_total{{{sel},name="{route}"}}[{point_window}]))', ended
+                f'sum(last_over_time({m.LOCUST_REQUESTS}{{{sel},name="{route}"}}[{point_window}]))', ended
             ),
             "server_cpu_ms_per_request": 1000 * server_cpu_s / window_requests if window_requests else None,
-            "loop_lag_p99_ms": _ms(q(_quantile("loadlab_event_loop_lag_seconds", sel, window), ended)),
+            "loop_lag_p99_ms": _ms(q(_quantile(m.EVENT_LOOP_LAG, sel, window), ended)),
             "late": None,
             "p99_scheduled_ms": None,
         }
         if c.model == "ramp":
             entry["steps"] = read_ramp_steps(self.folder.locust_prefix(point.id))
         if c.model == "open":
-            entry["late"] = q(f"sum(last_over_time(locust_requests_late_total{{{sel}}}[{point_window}]))", ended)
-            entry["p99_scheduled_ms"] = _ms(
-                q(_quantile("locust_request_scheduled_duration_seconds", sel, window), ended)
-            )
+            entry["late"] = q(f"sum(last_over_time({m.LOCUST_LATE}{{{sel}}}[{point_window}]))", ended)
+            entry["p99_scheduled_ms"] = _ms(q(_quantile(m.LOCUST_SCHEDULED_DURATION, sel, window), ended))
         reasons = []
         if (entry["generator_cpu_max"] or 0) >= GENERATOR_CPU_LIMIT:
             reasons.append(f"generator CPU reached {entry['generator_cpu_max']:.0f}%")
