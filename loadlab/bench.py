@@ -17,13 +17,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadlab import procs, services
+from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract import routes
 from loadlab.errors import LoadlabError
-from loadlab.locust_stats import read_locust_row
+from loadlab.results.locust_csv import read_locust_row
 from loadlab.run import LOCUSTFILES, REPO
-from loadlab.scenarios import SCENARIOS
-from loadlab.servers import ServerSpec
-from targets import routes
+from loadlab.stack import procs, services
+from loadlab.stack.servers import ServerSpec
 
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 

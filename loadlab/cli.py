@@ -4,8 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from loadlab import servers
 from loadlab.errors import USAGE, LoadlabError
+from loadlab.stack import servers
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,8 +31,8 @@ def _float(text: str) -> float:
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     """Every option defaults to None: unset ones fall back to the suite's, then RunConfig's defaults."""
+    from loadlab.config.suites import SUITES
     from loadlab.run import MODELS
-    from loadlab.suites import SUITES
 
     p.add_argument("--suite", choices=SUITES, help="a named set of points and settings (make loadtest: claims)")
     p.add_argument("--scenario", action="append", help="scenario name; repeat or comma-separate for several")
@@ -58,9 +58,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_config(args: argparse.Namespace):
-    from loadlab.results import new_run_id
+    from loadlab.config.suites import SUITES
+    from loadlab.results.folder import new_run_id
     from loadlab.run import RunConfig
-    from loadlab.suites import SUITES
 
     settings = dict(SUITES[args.suite]) if args.suite else {}
     targets = servers.TARGETS if args.target in (None, "both") else (args.target,)
@@ -133,19 +133,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
-            from loadlab.serve import serve
+            from loadlab.stack.serve import serve
 
             spec = servers.ServerSpec(args.target, args.server, args.workers, args.host, args.port, args.loop)
             return serve(spec, args.threads, args.db_pool, args.metrics_dir)
         if args.command == "serve-upstream":
-            from loadlab.serve import serve_upstream
+            from loadlab.stack.serve import serve_upstream
 
             return serve_upstream(args.host, args.port)
         if args.command == "run":
             return _run(args)
         if args.command == "show":
-            from loadlab.report import render
-            from loadlab.results import RunFolder
+            from loadlab.console.table import render
+            from loadlab.results.folder import RunFolder
 
             print(render(RunFolder.open(args.results, args.run_id).summary()))
             return 0
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     import signal
 
-    from loadlab.report import render
+    from loadlab.console.table import render
     from loadlab.run import run
 
     config = _run_config(args)

@@ -19,17 +19,18 @@ from typing import Any
 
 import httpx
 
-from loadlab import metrics as m
-from loadlab import procs, services, slo
+from loadlab import REPO
+from loadlab.config.scenarios import SCENARIOS, Scenario
+from loadlab.contract import metrics as m
+from loadlab.contract import routes
 from loadlab.errors import FAILED, LoadlabError
-from loadlab.locust_stats import read_locust_row, read_ramp_steps
-from loadlab.prometheus import LOCUST_JOB, TARGETS_JOB, Prometheus, ScrapeTarget, find_binary
-from loadlab.results import RunFolder
-from loadlab.scenarios import SCENARIOS, Scenario
-from loadlab.servers import ServerSpec
-from targets import routes
+from loadlab.judge import slo
+from loadlab.results.folder import RunFolder
+from loadlab.results.locust_csv import read_locust_row, read_ramp_steps
+from loadlab.stack import procs, services
+from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, Prometheus, ScrapeTarget, find_binary
+from loadlab.stack.servers import ServerSpec
 
-REPO = Path(__file__).resolve().parent.parent
 LOCUSTFILES = {
     "closed": "locustfiles/closed_model.py",
     "open": "locustfiles/open_model.py",

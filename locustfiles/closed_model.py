@@ -10,9 +10,9 @@ client's counts end equal to what the server served (Locust's default, 0, cuts t
 
 from locust import events, task
 
-from loadlab import locust_drain, locust_exporter, locust_warmup  # noqa: F401 - importing registers them
-from loadlab.locust_options import number
-from loadlab.locust_scenarios import ScenarioUser, user_classes
+from loadlab.load import drain, exporter, warmup  # noqa: F401 - importing registers them
+from loadlab.load.options import number
+from loadlab.load.users import ScenarioUser, user_classes
 
 
 @events.init_command_line_parser.add_listener

@@ -25,9 +25,9 @@ from gevent.pool import Pool
 from locust import constant, events, task
 from locust.runners import WorkerRunner
 
-from loadlab import locust_drain, locust_exporter, locust_warmup  # noqa: F401 - importing registers them
-from loadlab.locust_options import number
-from loadlab.locust_scenarios import ScenarioUser, user_classes
+from loadlab.load import drain, exporter, warmup  # noqa: F401 - importing registers them
+from loadlab.load.options import number
+from loadlab.load.users import ScenarioUser, user_classes
 
 
 @events.init_command_line_parser.add_listener
@@ -90,7 +90,7 @@ class OpenModelUser(ScenarioUser):
         sent = time.perf_counter()
         self.request()
         s = self.scenario
-        locust_exporter.record_scheduled(
+        exporter.record_scheduled(
             s.name, s.route, self.method, time.perf_counter() - scheduled, late=sent - scheduled > self.late_tolerance
         )
 

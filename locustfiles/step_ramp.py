@@ -9,7 +9,7 @@ import math
 
 from locust import LoadTestShape, events
 
-from loadlab.locust_options import number
+from loadlab.load.options import number
 
 
 @events.init_command_line_parser.add_listener

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from loadlab.errors import first_line, redact
+from loadlab.contract.messages import first_line, redact
+from loadlab.contract.routes import CPU_N_MAX, FANOUT_MAX, METRICS, MS_MAX
+from loadlab.contract.settings import Settings
 from targets.instrumentation import MetricsMiddleware, metrics_endpoint
-from targets.routes import CPU_N_MAX, FANOUT_MAX, METRICS, MS_MAX
-from targets.settings import Settings
 
 Ms = Annotated[int, Query(ge=0, le=MS_MAX, description="Milliseconds to wait.")]
 FanoutN = Annotated[int, Query(ge=1, le=FANOUT_MAX, description="Number of upstream calls.")]

@@ -43,11 +43,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from loadlab import metrics as m
-from loadlab.multiproc import live_pids
+from loadlab.contract import metrics as m
+from loadlab.contract.multiproc import live_pids
+from loadlab.contract.routes import METRICS
+from loadlab.contract.settings import Settings
 from targets.request_metrics import RequestMetrics, RequestMetricsCollector
-from targets.routes import METRICS
-from targets.settings import Settings
 
 LABELS = m.TARGET_LABELS
 

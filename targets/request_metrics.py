@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
-from loadlab import metrics as m
+from loadlab.contract import metrics as m
 
 SLOTS = 1 << 16  # ~1700 histogram series with their counters
 SIZE = SLOTS * 8  # bytes: 512 KiB of address space per worker, sparse on disk

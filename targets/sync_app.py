@@ -8,7 +8,8 @@ import psycopg
 from fastapi import FastAPI, Request
 from psycopg_pool import ConnectionPool
 
-from targets import routes
+from loadlab.contract import routes
+from loadlab.contract.settings import get_settings
 from targets.common import (
     HEALTH_TIMEOUT_S,
     SLEEP_SQL,
@@ -25,7 +26,6 @@ from targets.common import (
     upstream_unavailable,
 )
 from targets.instrumentation import worker_instrumentation
-from targets.settings import get_settings
 from targets.work import cpu_work
 
 settings = get_settings()

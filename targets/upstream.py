@@ -8,7 +8,7 @@ import asyncio
 import json
 from urllib.parse import parse_qs
 
-from targets.routes import HEALTHZ, MS_MAX
+from loadlab.contract.routes import HEALTHZ, MS_MAX
 
 
 async def _reply(send, status: int, body: dict) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadlab import procs
+from loadlab.stack import procs
 
 LOADLAB = [sys.executable, "-m", "loadlab"]
 START_TIMEOUT_S = 60

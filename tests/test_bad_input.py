@@ -11,8 +11,8 @@ import threading
 import httpx
 import pytest
 
-from loadlab import procs
-from targets import routes
+from loadlab.contract import routes
+from loadlab.stack import procs
 from tests.helpers import LOADLAB, serve
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadlab import metrics as m
-from loadlab import procs
-from loadlab.scenarios import SCENARIOS
+from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract import metrics as m
+from loadlab.stack import procs
 from tests.helpers import Running, scrape, series, serve, total
 
 ROOT = Path(__file__).resolve().parent.parent

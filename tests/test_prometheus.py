@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadlab import procs
+from loadlab.contract.metrics import HTTP_REQUESTS
 from loadlab.errors import LoadlabError
-from loadlab.metrics import HTTP_REQUESTS
-from loadlab.prometheus import (
+from loadlab.stack import procs
+from loadlab.stack.prometheus import (
     INSTALL_HINT,
     RUN_LABELS,
     SELF_JOB,

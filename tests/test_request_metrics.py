@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from loadlab import metrics as m
-from targets import routes
+from loadlab.contract import metrics as m
+from loadlab.contract import routes
 from targets.request_metrics import read_totals
 from tests.helpers import concurrently, scrape, serve, total
 

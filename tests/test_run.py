@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from loadlab import procs
+from loadlab.stack import procs
 from tests.helpers import LOADLAB
 
 SHORT = ["--server", "uvicorn", "--workers", "1", "--warmup", "0"]

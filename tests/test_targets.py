@@ -8,10 +8,10 @@ import httpx
 import psutil
 import pytest
 
-from loadlab import metrics as m
-from loadlab.scenarios import SCENARIOS
-from loadlab.servers import SERVERS
-from targets import routes
+from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract import metrics as m
+from loadlab.contract import routes
+from loadlab.stack.servers import SERVERS
 from tests.helpers import concurrently, scrape, series, serve, total
 
 pytestmark = pytest.mark.usefixtures("with_upstream")

@@ -2,13 +2,14 @@
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+
+from loadlab import REPO
 
 TARGETS = ("sync", "async")
 SERVERS = ("uvicorn", "uvicorn-workers", "gunicorn-uvicorn", "gunicorn-asgi")
 LOOPS = ("auto", "asyncio", "uvloop")
 
-GUNICORN_CONF = Path(__file__).resolve().parent.parent / "targets" / "gunicorn.conf.py"
+GUNICORN_CONF = REPO / "targets" / "gunicorn.conf.py"
 UPSTREAM_APP = "targets.upstream:app"
 UVICORN_WORKER_CLASS = {
     "auto": "targets.uvicorn_workers.AutoLoopWorker",

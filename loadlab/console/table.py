@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from loadlab.claims import verdicts
+from loadlab.judge.claims import verdicts
 
 COLUMNS = (  # header, width, how to format an entry
     ("target", 6, lambda e: e["target"]),
@@ -48,7 +48,7 @@ def table(entries: list[dict[str, Any]]) -> str:
 def render(summary: dict[str, Any]) -> str:
     entries = summary["points"]
     out = [f"run {summary['run_id']} ({summary['status']})", "", table(entries), ""]
-    out.append("Published claims (figures are the article's; see loadlab/claims.py):")
+    out.append("Published claims (figures are the article's; see loadlab/judge/claims.py):")
     for claim, verdict in verdicts(entries):
         out.append(f"  {claim.id} {claim.text} [{claim.claimed}]")
         out.append(f"     -> {verdict}")

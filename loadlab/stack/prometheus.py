@@ -26,10 +26,11 @@ from typing import Any, Self
 
 import httpx
 
-from loadlab import procs
+from loadlab import REPO
 from loadlab.errors import FAILED, LoadlabError
+from loadlab.stack import procs
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "prometheus" / "prometheus.yml.tmpl"
+TEMPLATE = REPO / "prometheus" / "prometheus.yml.tmpl"
 BINARY = "prometheus"
 INSTALL_HINT = "apt-get install prometheus"
 PREFERRED_PORT = 9091  # 9090 is the packaged system Prometheus's

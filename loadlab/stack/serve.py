@@ -15,10 +15,11 @@ from pathlib import Path
 
 import psycopg
 
-from loadlab import procs
-from loadlab.errors import FAILED, LoadlabError, first_line, redact
-from loadlab.servers import ServerSpec, server_command, upstream_command
-from targets.settings import Settings
+from loadlab.contract.messages import first_line, redact
+from loadlab.contract.settings import Settings
+from loadlab.errors import FAILED, LoadlabError
+from loadlab.stack import procs
+from loadlab.stack.servers import ServerSpec, server_command, upstream_command
 
 DB_CHECK_TIMEOUT_S = 3
 

@@ -5,7 +5,7 @@ Locust request names are the route templates, so client-side and server-side ser
 
 from dataclasses import dataclass
 
-from targets import routes
+from loadlab.contract import routes
 
 BOTH = ("sync", "async")
 ASYNC = ("async",)

@@ -10,8 +10,8 @@ it is imported only inside Locust processes.
 from locust import FastHttpUser, events
 from locust.runners import WorkerRunner
 
-from loadlab.locust_options import abort, usage_error
-from loadlab.scenarios import SCENARIOS, Scenario
+from loadlab.config.scenarios import SCENARIOS, Scenario
+from loadlab.load.options import abort, usage_error
 
 DEFAULT_SCENARIO = "hello"
 

@@ -24,7 +24,7 @@ import time
 
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     if "prometheus_client" in sys.modules:
-        raise ImportError("import loadlab.locust_exporter before prometheus_client, or set PROMETHEUS_MULTIPROC_DIR")
+        raise ImportError("import loadlab.load.exporter before prometheus_client, or set PROMETHEUS_MULTIPROC_DIR")
     _OWN_DIR, _OWNER = tempfile.mkdtemp(prefix="loadlab-locust-metrics-"), os.getpid()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_DIR
     # Forked workers inherit this hook: only the process that made the directory removes it.
@@ -39,9 +39,9 @@ from locust.runners import MasterRunner, WorkerRunner  # noqa: E402
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app, multiprocess  # noqa: E402
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
-from loadlab import metrics as m  # noqa: E402
-from loadlab.locust_options import abort, number  # noqa: E402
-from loadlab.multiproc import alive, live_pids  # noqa: E402
+from loadlab.contract import metrics as m  # noqa: E402
+from loadlab.contract.multiproc import alive, live_pids  # noqa: E402
+from loadlab.load.options import abort, number  # noqa: E402
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 9646

@@ -11,9 +11,9 @@ from subprocess import Popen
 
 import httpx
 
-from loadlab import procs
 from loadlab.errors import FAILED, LoadlabError
-from loadlab.servers import ServerSpec
+from loadlab.stack import procs
+from loadlab.stack.servers import ServerSpec
 
 LOADLAB = [sys.executable, "-m", "loadlab"]
 READY_TIMEOUT_S = 60

@@ -11,9 +11,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from loadlab import REPO
 from loadlab.errors import LoadlabError
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "slo.toml"
+DEFAULT_FILE = REPO / "slo.toml"
 AT_MOST = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "p99_scheduled_ms", "error_ratio")
 AT_LEAST = ("rps_min",)
 

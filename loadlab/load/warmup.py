@@ -1,7 +1,7 @@
 """`--warmup SECONDS`: Locust's own stats (console, `--csv`, `--html`) restart when the warm-up ends.
 
 Connection set-up, JIT-less first calls and pool growth then stay out of the reported figures.
-The Prometheus counters stay cumulative (see loadlab.locust_exporter): queries pick their window.
+The Prometheus counters stay cumulative (see loadlab.load.exporter): queries pick their window.
 With workers, the master resets its totals and tells every worker to drop what it has not reported
 yet. Importing this module registers the option; it is imported only inside Locust processes.
 """
@@ -12,7 +12,7 @@ import gevent
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadlab.locust_options import number
+from loadlab.load.options import number
 
 RESET_MESSAGE = "loadlab_reset_stats"
 

@@ -1,0 +1,1 @@
+"""What a person sees in the terminal: the live progress of a run and its results table."""

@@ -1,0 +1,1 @@
+"""The processes of a run: targets and their servers, the upstream, Prometheus, PostgreSQL."""
