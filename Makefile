@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOADLAB := $(VENV)/bin/loadlab
 
-.PHONY: setup test lint format bench serve loadtest clean
+.PHONY: setup test test-fast lint format bench serve loadtest dashboards clean
 
 setup: $(VENV)/.installed  ## create .venv and install everything (apt packages too, on Debian)
 
@@ -11,8 +11,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/setup
 	scripts/setup $(VENV)
 	touch $@
 
-test: setup  ## the test suite: real servers, PostgreSQL, Prometheus and Locust
+test: setup  ## the whole suite: the unit layer, then real servers, PostgreSQL, Prometheus and Locust
 	$(VENV)/bin/pytest
+
+test-fast: setup  ## the unit layer alone: no process, no network, a few seconds
+	$(VENV)/bin/pytest tests/unit
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -24,6 +27,9 @@ format: setup
 
 loadtest: setup  ## the main job: the claims suite, ~3 min of load; pass options with ARGS="--duration 20"
 	$(LOADLAB) run --suite claims $(ARGS)
+
+dashboards: setup  ## regenerate prometheus/rules/ and grafana/dashboards/ from loadlab/rules.py and loadlab/dashboards/
+	$(LOADLAB) generate
 
 bench: setup  ## side-by-side benchmarks; prints ratios
 	$(LOADLAB) bench $(ARGS)

@@ -5,11 +5,11 @@ alternately, several rounds, against servers started together, and the ratio of 
 is reported (every round is printed too).
 """
 
+import math
 import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,11 +17,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadlab import REPO
 from loadlab.config.scenarios import SCENARIOS
 from loadlab.contract import routes
 from loadlab.errors import LoadlabError
+from loadlab.load.command import LoadSpec, baseline_command, command
 from loadlab.results.locust_csv import read_locust_row
-from loadlab.run import LOCUSTFILES, REPO
 from loadlab.stack import procs, services
 from loadlab.stack.servers import ServerSpec
 
@@ -50,12 +51,12 @@ class Comparison:
         )
 
 
-def wrk(url: str, seconds: int, connections: int = 64, threads: int = 2) -> float:
+def wrk(url: str, seconds: float, connections: int = 64, threads: int = 2) -> float:
     """Requests per second that wrk measured against `url` (bounded by `seconds`)."""
     if shutil.which("wrk") is None:
         raise LoadlabError("wrk not found; install it with: apt-get install wrk")
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{math.ceil(seconds)}s", url],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
@@ -78,7 +79,7 @@ def alternate(a: Callable[[], float], b: Callable[[], float], rounds: int) -> tu
     return results_a, results_b
 
 
-def instrumentation_overhead(workdir: Path, seconds: int, rounds: int) -> Comparison:
+def instrumentation_overhead(workdir: Path, seconds: float, rounds: int) -> Comparison:
     """Throughput of /hello on gunicorn-uvicorn x2 with the instrumentation vs the same app without."""
     with ExitStack() as stack:
         urls = []
@@ -100,45 +101,62 @@ def instrumentation_overhead(workdir: Path, seconds: int, rounds: int) -> Compar
     )
 
 
+def _locust_rps(cmd: list[str], prefix: Path, route: str, timeout: float) -> float:
+    subprocess.run(cmd, cwd=REPO, capture_output=True, timeout=timeout, check=False)
+    return read_locust_row(prefix, route)["rps"] or 0.0
+
+
 def locust_rps(
-    url: str, scenario: str, users: int, seconds: int, workdir: Path, warmup: int = 2, processes: int = 1
+    url: str, scenario: str, users: int, seconds: float, workdir: Path, warmup: float = 2, processes: int = 1
 ) -> float:
     """Requests per second of the suite's Locust setup (closed model) after a warm-up."""
     prefix = workdir / f"locust-{scenario}-{users}-{time.monotonic_ns()}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        LOCUSTFILES["closed"],
-        "--headless",
-        "--host",
+    load = LoadSpec("closed", users=users, processes=processes)
+    cmd = command(
+        load,
         url,
-        "--scenario",
         scenario,
-        "-u",
-        str(users),
-        "-r",
-        str(users),
-        "-t",
-        f"{seconds + warmup}s",
-        "--warmup",
-        str(warmup),
-        "--stop-timeout",
-        "10",
-        "--csv",
-        str(prefix),
-        "--prometheus-port",
-        "0",
-        "--loglevel",
-        "WARNING",
-        *(["--processes", str(processes)] if processes > 1 else []),
-    ]
-    subprocess.run(cmd, cwd=REPO, capture_output=True, timeout=seconds + warmup + 90, check=False)
-    return read_locust_row(prefix, SCENARIOS[scenario].route)["rps"] or 0.0
+        seconds + warmup,
+        warmup_s=warmup,
+        csv_prefix=prefix,
+        prometheus_port=procs.free_port(),  # the exporter serves, as in a run (nothing scrapes it here)
+        stop_timeout_s=10,
+    )
+    return _locust_rps(cmd, prefix, SCENARIOS[scenario].route, seconds + warmup + 90)
 
 
-def locust_vs_wrk(workdir: Path, seconds: int, rounds: int, processes: int = 1) -> Comparison:
+def baseline_rps(url: str, users: int, seconds: float, workdir: Path, warmup: float = 2) -> float:
+    """Requests per second of a plain FastHttpUser on /hello (whole run: the baseline has no warm-up reset)."""
+    prefix = workdir / f"locust-baseline-{users}-{time.monotonic_ns()}"
+    cmd = baseline_command(url, users, seconds + warmup, prefix)
+    return _locust_rps(cmd, prefix, routes.HELLO, seconds + warmup + 90)
+
+
+def suite_cost(workdir: Path, seconds: float, rounds: int, users: int = 64) -> Comparison:
+    """What the suite adds to Locust (exporter, warm-up, drain, scenario users) against a plain
+    FastHttpUser locustfile, at saturation on the same /hello target, alternating rounds."""
+    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=procs.free_port())
+    service = services.start_target(spec, workdir / "target-suite-cost.log")
+    try:
+        wrk(spec.url + routes.HELLO, 2)
+        suite, plain = alternate(
+            lambda: locust_rps(spec.url, "hello", users, seconds, workdir),
+            lambda: baseline_rps(spec.url, users, seconds, workdir),
+            rounds,
+        )
+    finally:
+        service.stop()
+    return Comparison(
+        f"suite's Locust additions (/hello, gunicorn-uvicorn x2, {users} users, 1 process)",
+        0.97,
+        "suite user",
+        "plain FastHttpUser",
+        suite,
+        plain,
+    )
+
+
+def locust_vs_wrk(workdir: Path, seconds: float, rounds: int, processes: int = 1) -> Comparison:
     """The generator's own ceiling: Locust vs wrk against the same /hello target at saturation."""
     spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=procs.free_port())
     service = services.start_target(spec, workdir / "target-hello.log")
@@ -161,7 +179,7 @@ def locust_vs_wrk(workdir: Path, seconds: int, rounds: int, processes: int = 1) 
     )
 
 
-def sleep_efficiency(workdir: Path, seconds: int, rounds: int, users: int = 100) -> Comparison:
+def sleep_efficiency(workdir: Path, seconds: float, rounds: int, users: int = 100) -> Comparison:
     """Closed model on /io/sleep?ms=100: measured rps against the ideal U / 0.1 s."""
     spec = ServerSpec("async", "uvicorn-workers", workers=2, port=procs.free_port())
     service = services.start_target(spec, workdir / "target-sleep.log")
@@ -182,13 +200,14 @@ def sleep_efficiency(workdir: Path, seconds: int, rounds: int, users: int = 100)
 
 BENCHMARKS = {
     "instrumentation": instrumentation_overhead,
+    "suite-cost": suite_cost,
     "generator": locust_vs_wrk,
     "generator-2p": lambda workdir, seconds, rounds: locust_vs_wrk(workdir, seconds, rounds, processes=2),
     "sleep": sleep_efficiency,
 }
 
 
-def run(names: list[str], seconds: int, rounds: int) -> list[Comparison]:
+def run(names: list[str], seconds: float, rounds: int) -> list[Comparison]:
     with tempfile.TemporaryDirectory(prefix="loadlab-bench-") as tmp:
         results = []
         for name in names:

@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from loadlab import durations
 from loadlab.errors import USAGE, LoadlabError
 from loadlab.stack import servers
 
@@ -29,10 +30,18 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
+def _duration(text: str) -> float:
+    """`30`, `30s`, `2m`, `1h30m`, as Locust's -t takes them."""
+    try:
+        return durations.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     """Every option defaults to None: unset ones fall back to the suite's, then RunConfig's defaults."""
     from loadlab.config.suites import SUITES
-    from loadlab.run import MODELS
+    from loadlab.load.command import MODELS
 
     p.add_argument("--suite", choices=SUITES, help="a named set of points and settings (make loadtest: claims)")
     p.add_argument("--scenario", action="append", help="scenario name; repeat or comma-separate for several")
@@ -46,21 +55,23 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--users", type=_int, help="closed/ramp: users (ramp: at most)")
     p.add_argument("--rate", type=_float, help="open: requests per second in total")
     p.add_argument("--max-inflight", dest="max_inflight", type=_int, help="open: requests in flight at most")
-    p.add_argument("--think-time", dest="think_time_s", type=_float, help="closed: seconds between requests")
-    p.add_argument("--duration", dest="duration_s", type=_int, help="seconds measured per point, after warm-up")
-    p.add_argument("--warmup", dest="warmup_s", type=_int, help="seconds of load before measuring")
+    p.add_argument("--think-time", dest="think_time_s", type=_duration, help="closed: pause between requests (0.5, 2s)")
+    p.add_argument(
+        "--duration", dest="duration_s", type=_duration, help="measured per point, after warm-up (30, 30s, 2m)"
+    )
+    p.add_argument("--warmup", dest="warmup_s", type=_duration, help="load before measuring (5, 5s, 1m)")
     p.add_argument("--processes", type=_int, help="Locust processes (default 1)")
     p.add_argument("--step-users", dest="step_users", type=_int, help="ramp: users added per step")
-    p.add_argument("--step-seconds", dest="step_seconds", type=_int, help="ramp: seconds per step")
+    p.add_argument("--step-seconds", dest="step_seconds", type=_duration, help="ramp: how long each step lasts (10s)")
     p.add_argument("--slo", dest="slo_file", help="SLO file (default slo.toml)")
     p.add_argument("--run-id", dest="run_id", help="name of the results folder (default: the time)")
     p.add_argument("--results", dest="results_root", help="where results go (default results/)")
 
 
 def _run_config(args: argparse.Namespace):
+    from loadlab.config.run_config import RunConfig
     from loadlab.config.suites import SUITES
     from loadlab.results.folder import new_run_id
-    from loadlab.run import RunConfig
 
     settings = dict(SUITES[args.suite]) if args.suite else {}
     targets = servers.TARGETS if args.target in (None, "both") else (args.target,)
@@ -118,9 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run_id")
     show.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
 
+    prom = sub.add_parser("prometheus", help="serve a finished run's Prometheus data again (Ctrl-C stops it)")
+    prom.add_argument("run_id", help="a run id under --results, or the path of a run folder")
+    prom.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
+    prom.add_argument("--port", type=_int, help="port on 127.0.0.1 (default 9091, or a free one)")
+
+    sub.add_parser("generate", help="write the Prometheus rules and Grafana dashboards from code (make dashboards)")
+
     bench = sub.add_parser("bench", help="side-by-side benchmarks that print ratios")
     bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
-    bench.add_argument("--seconds", type=_int, default=8, help="length of each measurement")
+    bench.add_argument("--seconds", type=_duration, default=8.0, help="length of each measurement (8, 8s)")
     bench.add_argument("--rounds", type=_int, default=3, help="alternating rounds per side")
 
     upstream = sub.add_parser("serve-upstream", help="serve the upstream the targets call (/delay?ms=N)")
@@ -144,10 +162,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         if args.command == "show":
-            from loadlab.console.table import render
+            from loadlab.console.table import console, show
             from loadlab.results.folder import RunFolder
 
-            print(render(RunFolder.open(args.results, args.run_id).summary()))
+            show(RunFolder.open(args.results, args.run_id).summary(), console())
+            return 0
+        if args.command == "prometheus":
+            from loadlab.results.folder import RunFolder
+            from loadlab.stack import reopen
+
+            return reopen.serve(RunFolder.open(args.results, args.run_id), args.port)
+        if args.command == "generate":
+            from loadlab import generate
+
+            for path in generate.write_all():
+                print(f"wrote {path}")
             return 0
         if args.command == "bench":
             from loadlab import bench
@@ -168,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     import signal
 
-    from loadlab.console.table import render
-    from loadlab.run import run
+    from loadlab.console.table import console, show
+    from loadlab.run import overhead_line, run
 
     config = _run_config(args)
 
@@ -189,10 +218,14 @@ def _run(args: argparse.Namespace) -> int:
         if (Path(config.results_root) / config.run_id).is_dir():
             exc.args = (f"{exc}; results so far in {Path(config.results_root) / config.run_id}",)
         raise
-    print()
-    print(render(summary))
-    print(f"\nresults: {folder.path}  (loadlab show {folder.run_id})")
-    return 1 if any(e["slo_broken"] for e in summary["points"]) else 0
+    out = console()
+    out.print()
+    show(summary, out)
+    out.print()
+    out.print(overhead_line(summary, (summary.ended_at or summary.started_at) - summary.started_at))
+    out.print(f"results: {folder.path}  (loadlab show {folder.run_id})")
+    out.print(f"Prometheus data: {folder.path / 'prometheus'}  (serve it again: loadlab prometheus {folder.run_id})")
+    return 1 if summary.slo_broken else 0
 
 
 if __name__ == "__main__":

@@ -1,346 +1,420 @@
 """`loadlab run`: the whole native stack for one run, data flowing one way.
 
-    config -> Prometheus + upstream -> for each point: target, Locust -> Prometheus + Locust CSV
-           -> results/<run_id>/summary.json (rewritten after every point) -> table and verdicts
+    config -> stack (PostgreSQL if none answers, Prometheus, upstream)
+           -> for each point: target, Locust -> Locust's CSV + Prometheus -> PointResult
+           -> verdicts (SLO, trust) -> results/<run_id>/summary.json (after every point) -> table
+
+The run's time goes to load. Prometheus passes new scrape targets to its scrapers only every
+5-10 s, so every point's scrape targets (fixed ports, full labels) are registered before it
+starts, and each is scraped from the moment its process listens. The next point's target starts
+as soon as the current point's users have stopped, while Locust and the target hand their final
+counts to Prometheus; a finished target stops in the background. Each point's timing (set-up,
+warm-up, load, drain) goes to `logs/run.log` and into its result.
 
 Every process it starts is stopped on every exit path (success, failure, Ctrl-C, SIGTERM): they
-are entered into one ExitStack, and each also dies with loadlab through PR_SET_PDEATHSIG.
+are entered into one ExitStack, and each also dies with loadlab through PR_SET_PDEATHSIG. Ctrl-C
+in the middle of a point keeps that point, summarized as far as it got and marked partial.
 """
 
+import logging
 import math
 import os
 import shutil
-import sys
+import subprocess
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
-from loadlab import REPO
-from loadlab.config.scenarios import SCENARIOS, Scenario
+from loadlab import REPO, durations, queries
+from loadlab.config.run_config import Point, RunConfig, plan
+from loadlab.console.progress import RunProgress
 from loadlab.contract import metrics as m
 from loadlab.contract import routes
+from loadlab.contract.settings import DATABASE_URL_ENV, UPSTREAM_URL_ENV
 from loadlab.errors import FAILED, LoadlabError
-from loadlab.judge import slo
+from loadlab.judge import slo, trust
+from loadlab.load.command import command
 from loadlab.results.folder import RunFolder
 from loadlab.results.locust_csv import read_locust_row, read_ramp_steps
-from loadlab.stack import procs, services
+from loadlab.results.point import PhaseTiming, PointResult, RunSummary
+from loadlab.stack import database, procs, services
 from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, Prometheus, ScrapeTarget, find_binary
 from loadlab.stack.servers import ServerSpec
 
-LOCUSTFILES = {
-    "closed": "locustfiles/closed_model.py",
-    "open": "locustfiles/open_model.py",
-    "ramp": "locustfiles/closed_model.py,locustfiles/step_ramp.py",
-}
-MODELS = tuple(LOCUSTFILES)
-GENERATOR_CPU_LIMIT = 90.0  # percent: above it the generator, not the target, may be the bottleneck
-LATE_LIMIT = 0.05  # open model: above this share of requests sent late, the schedule was not held
-LINGER_S = 3.0  # Locust keeps /metrics up this long after the load so Prometheus scrapes final counts
-STOP_TIMEOUT_S = 30  # users finish the request in flight: client and server counts then agree
+LINGER_S = 5.0  # at most: Locust serves its final counts until Prometheus has scraped them (about 1 s)
+STOP_POLL_S = 0.1
+TICK_S = 0.5
+HOST = "127.0.0.1"
+WARMUP_FOR_FIRST_SCRAPE_S = 2.0  # a warm-up this long holds a target's first scrape (1 s interval)
 
-
-@dataclass
-class RunConfig:
-    points: list[tuple]  # (scenario, target) or (scenario, target, users) to override --users for one point
-    server: str = "uvicorn-workers"
-    workers: int = 4
-    threads: int = 40
-    db_pool: int = 10
-    loop: str = "auto"
-    model: str = "closed"
-    users: int = 100
-    rate: float = 100.0
-    max_inflight: int = 1000
-    think_time_s: float = 0.0
-    duration_s: int = 15
-    warmup_s: int = 5
-    processes: int = 1
-    step_users: int = 10
-    step_seconds: int = 5
-    slo_file: str = str(slo.DEFAULT_FILE)
-    run_id: str = ""
-    results_root: str = "results"
-    suite: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+log = logging.getLogger("loadlab.run")
 
 
 @dataclass(frozen=True)
-class Point:
-    scenario: Scenario
-    target: str
-    users: int | None = None  # None: the run's --users
+class Slot:
+    """A point with the ports and labels it will use, fixed when the run starts."""
+
+    point: Point
+    title: str  # "[2/11] async io-sleep"
+    target_port: int
+    locust_port: int
+    labels: dict[str, str]
 
     @property
-    def id(self) -> str:
-        return f"{self.target}-{self.scenario.name}"
+    def target_address(self) -> str:
+        return f"{HOST}:{self.target_port}"
+
+    @property
+    def locust_address(self) -> str:
+        return f"{HOST}:{self.locust_port}"
+
+    def scrape_targets(self) -> list[ScrapeTarget]:
+        return [
+            ScrapeTarget(TARGETS_JOB, self.target_address, **self.labels),
+            ScrapeTarget(LOCUST_JOB, self.locust_address, **self.labels),
+        ]
 
 
-def plan(config: RunConfig) -> list[Point]:
-    """The points to measure, validated: unknown names list the valid ones."""
-    points = []
-    for scenario_name, target, *users in config.points:
-        scenario = SCENARIOS.get(scenario_name)
-        if scenario is None:
-            raise LoadlabError(f"unknown scenario {scenario_name!r}; valid: {', '.join(SCENARIOS)}")
-        if target not in scenario.targets:
-            continue  # e.g. the anti-patterns exist on the async target only
-        points.append(Point(scenario, target, *users))
-    if not points:
-        raise LoadlabError("nothing to measure: no scenario of those is served by those targets")
-    if config.model not in MODELS:
-        raise LoadlabError(f"unknown load model {config.model!r}; valid: {', '.join(MODELS)}")
-    if config.duration_s < 1 or config.warmup_s < 0 or config.users < 1 or config.rate <= 0:
-        raise LoadlabError("--duration and --users must be at least 1, --warmup at least 0, --rate above 0")
-    return points
+def slots(config: RunConfig, run_id: str, points: list[Point]) -> list[Slot]:
+    ports = procs.free_ports(2 * len(points))
+    return [
+        Slot(
+            point,
+            f"[{i + 1}/{len(points)}] {point.target} {point.scenario.name}",
+            ports[2 * i],
+            ports[2 * i + 1],
+            {
+                "run_id": run_id,
+                "target": point.target,
+                "server": config.server,
+                "workers": str(config.workers),
+                "scenario": point.scenario.name,
+            },
+        )
+        for i, point in enumerate(points)
+    ]
 
 
-class Progress:
-    """One status line, rewritten in place on a terminal, printed every few seconds elsewhere."""
+@dataclass
+class Upcoming:
+    """A point's processes, started while the point before it drains: its target, and its Locust
+    waiting at the gate (loadlab.load.gate) until the target is healthy."""
 
-    def __init__(self) -> None:
-        self.tty = sys.stdout.isatty()
-        self.last = 0.0
-
-    def show(self, text: str) -> None:
-        now = time.monotonic()
-        if self.tty:
-            print(f"\r\033[K{text}", end="", flush=True)
-        elif now - self.last >= 5:
-            print(text, flush=True)
-            self.last = now
-
-    def done(self, text: str) -> None:
-        print(f"\r\033[K{text}" if self.tty else text, flush=True)
+    slot: Slot
+    target: Future
+    locust: subprocess.Popen
 
 
 class Run:
-    def __init__(self, config: RunConfig, folder: RunFolder, stack: ExitStack) -> None:
-        self.config, self.folder, self.stack = config, folder, stack
+    def __init__(self, config: RunConfig, folder: RunFolder, stack: ExitStack, progress: RunProgress) -> None:
+        self.config, self.folder, self.stack, self.progress = config, folder, stack, progress
         self.limits = slo.load(Path(config.slo_file))
-        self.progress = Progress()
-        self.summary: dict[str, Any] = {
-            "run_id": folder.run_id,
-            "status": "running",
-            "started_at": time.time(),
-            "config": asdict(config),
-            "points": [],
-        }
+        self.summary = RunSummary(folder.run_id, "running", time.time(), asdict(config))
         folder.write_summary(self.summary)
+        self.env: dict[str, str] = {}
+        self._targets: list[services.Service] = []  # every process started, for the clean-up
+        self._locusts: list[subprocess.Popen] = []
+        self.interrupted = False  # Ctrl-C came while a finished point was being summarized
+        self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loadlab-stack")
 
-    def measure_all(self, points: list[Point]) -> None:
-        self.prometheus = self.stack.enter_context(Prometheus(self.folder.path / "prometheus"))
+    # --- the stack ---
+
+    def start_stack(self, run_slots: list[Slot]) -> None:
+        c = self.config
+        database_url, why = database.for_run(self.stack, self.folder.log("postgres"))
+        if database_url:
+            self.env[DATABASE_URL_ENV] = database_url
+            self.progress.note(f"loadlab: {why}")
+            log.info(why)
+        self.prometheus = Prometheus(self.folder.path / "prometheus")
+        self.prometheus.set_targets(t for s in run_slots for t in s.scrape_targets())
+        self.stack.enter_context(self.prometheus)
         self.upstream = services.start_upstream(procs.free_port(preferred=8010), self.folder.log("upstream"))
         self.stack.callback(self.upstream.stop)
-        for i, point in enumerate(points, 1):
-            entry = self.measure(point, f"[{i}/{len(points)}] {point.target} {point.scenario.name}")
-            self.summary["points"].append(entry)
-            self.folder.write_summary(self.summary)
+        self.env[UPSTREAM_URL_ENV] = self.upstream.url
+        log.info(f"stack up: Prometheus {self.prometheus.url}, upstream {self.upstream.url}, {c.server} x{c.workers}")
 
-    def finish(self, status: str) -> None:
-        self.summary["status"] = status
-        self.summary["ended_at"] = time.time()
-        self.folder.write_summary(self.summary)
-
-    def measure(self, point: Point, title: str) -> dict[str, Any]:
+    def _start_target(self, slot: Slot) -> services.Service:
         c = self.config
-        spec = ServerSpec(point.target, c.server, c.workers, port=procs.free_port(preferred=8000), loop=c.loop)
-        self.progress.show(f"{title}: starting {c.server} x{c.workers}")
-        target = services.start_target(
-            spec,
-            self.folder.log(f"{point.id}-target"),
-            c.threads,
-            c.db_pool,
-            env={"LOADLAB_UPSTREAM_URL": self.upstream.url},
-        )
-        try:
-            check_health(point, spec)
-            locust_port = procs.free_port()
-            labels = {
-                "run_id": self.folder.run_id,
-                "target": point.target,
-                "server": c.server,
-                "workers": str(c.workers),
-                "scenario": point.scenario.name,
-            }
-            target_address = f"127.0.0.1:{spec.port}"
-            self.prometheus.set_targets(
-                [
-                    ScrapeTarget(TARGETS_JOB, target_address, **labels),
-                    ScrapeTarget(LOCUST_JOB, f"127.0.0.1:{locust_port}", **labels),
-                ]
-            )
-            self.prometheus.wait_until_up(target_address)
-            started = time.time()
-            self.drive(point, spec, target, locust_port, title)
-            ended = time.time()
-            self.prometheus.wait_for_scrape(target_address, after=ended)
-            entry = self.entry(point, started, ended)
-        finally:
-            target.stop()
-        entry["slo_broken"] = slo.check(entry, self.limits)
-        self.progress.done(
-            f"{title}: {entry['requests']} requests, {entry['rps']:.1f} rps, "
-            f"p99 {entry['p99_ms']:.0f} ms{' (UNTRUSTWORTHY)' if entry['untrustworthy'] else ''}"
-        )
-        return entry
+        spec = ServerSpec(slot.point.target, c.server, c.workers, port=slot.target_port, loop=c.loop)
+        log_file = self.folder.log(f"{slot.point.id}-target")
+        target = services.start_target(spec, log_file, c.threads, c.db_pool, env=self.env)
+        self._targets.append(target)
+        return target
 
-    def locust_command(self, point: Point, url: str, port: int) -> list[str]:
-        c = self.config
-        run_time = c.warmup_s + c.duration_s
-        cmd = [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            LOCUSTFILES[c.model],
-            "--headless",
-            "--host",
-            url,
-            "--scenario",
-            point.scenario.name,
-            "-t",
-            f"{run_time}s",
-            "--stop-timeout",
-            str(STOP_TIMEOUT_S),
-            "--csv",
-            str(self.folder.locust_prefix(point.id)),
-            "--warmup",
-            str(c.warmup_s),
-            "--prometheus-port",
-            str(port),
-            "--prometheus-linger",
-            str(LINGER_S),
-            "--loglevel",
-            "WARNING",
-        ]
-        if c.model == "open":
-            # one scheduler user per process is enough: the rate, not the users, sets the load
-            cmd += [
-                "-u",
-                str(c.processes),
-                "-r",
-                str(c.processes),
-                "--rate",
-                str(c.rate),
-                "--max-inflight",
-                str(c.max_inflight),
-            ]
-        elif c.model == "ramp":
-            cmd += [
-                "--step-users",
-                str(c.step_users),
-                "--step-seconds",
-                str(c.step_seconds),
-                "--max-users",
-                str(point.users or c.users),
-                "--think-time",
-                str(c.think_time_s),
-            ]
-        else:
-            users = point.users or c.users
-            cmd += ["-u", str(users), "-r", str(users), "--think-time", str(c.think_time_s)]
-        if c.processes > 1:
-            cmd += ["--processes", str(c.processes)]
-        return cmd
-
-    def drive(self, point: Point, spec: ServerSpec, target: services.Service, port: int, title: str) -> None:
-        """Run Locust against the target until it ends; a target that dies ends the run."""
-        c = self.config
+    def _start_locust(self, slot: Slot) -> subprocess.Popen:
+        """Locust for `slot`, held at its gate until `open_gate(slot)`."""
+        c, point = self.config, slot.point
         metrics_dir = self.folder.path / "locust" / f"{point.id}.metrics"
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir()
+        cmd = command(
+            c.load(point),
+            f"http://{slot.target_address}",
+            point.scenario.name,
+            c.load_s,
+            warmup_s=c.warmup_s,
+            csv_prefix=self.folder.locust_prefix(point.id),
+            prometheus_port=slot.locust_port,
+            linger_s=LINGER_S,
+            start_file=self._gate(slot),
+        )
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        log = self.folder.log(f"{point.id}-locust")
-        locust = procs.start(self.locust_command(point, spec.url, port), env=env, log=log, cwd=REPO)
-        planned = c.warmup_s + c.duration_s
-        deadline = time.monotonic() + planned + STOP_TIMEOUT_S + LINGER_S + 60
-        start = time.monotonic()
-        try:
-            # Prometheus must scrape Locust from the start: its final counts arrive while it lingers.
-            self.prometheus.wait_until_up(f"127.0.0.1:{port}", job=LOCUST_JOB)
-            while locust.poll() is None:
-                if not target.alive():
-                    raise LoadlabError(
-                        f"{point.target} target died mid-run (exit {target.proc.returncode}); see {target.log}", FAILED
-                    )
-                if time.monotonic() > deadline:
-                    raise LoadlabError(f"Locust did not finish within {planned}s of load; see {log}", FAILED)
-                elapsed = time.monotonic() - start
-                phase = "warm-up" if elapsed < c.warmup_s else "measuring"
-                self.progress.show(f"{title}: {phase} {min(elapsed, planned):.0f}/{planned}s")
-                time.sleep(0.5)
-        finally:
-            procs.stop(locust)
-        if locust.returncode not in (0, 1):  # 1: some requests failed, which the summary reports
-            raise LoadlabError(f"Locust exited with status {locust.returncode}; see {log}", FAILED)
+        locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO)
+        self._locusts.append(locust)
+        return locust
 
-    def entry(self, point: Point, started: float, ended: float) -> dict[str, Any]:
-        """One summary entry: Locust's CSV (post warm-up) plus what Prometheus saw on both sides."""
-        c = self.config
+    def _gate(self, slot: Slot) -> Path:
+        return self.folder.path / "locust" / f"{slot.point.id}.start"
+
+    def _start_point(self, slot: Slot) -> Upcoming:
+        return Upcoming(slot, self.background.submit(self._start_target, slot), self._start_locust(slot))
+
+    def _stop_all(self) -> None:
+        for locust in self._locusts:
+            procs.stop(locust)
+        for target in self._targets:
+            target.stop()
+
+    # --- the points ---
+
+    def measure_all(self, run_slots: list[Slot]) -> None:
+        # Targets go first on the way out (the stack unwinds in reverse), once their starts and stops
+        # running beside the main thread have finished.
+        self.stack.callback(self._stop_all)
+        self.stack.callback(self.background.shutdown, wait=True, cancel_futures=True)
+        upcoming: Upcoming | None = self._start_point(run_slots[0])
+        previous_stop: Future | None = None
+        point_end = time.monotonic()
+        for following in [*run_slots[1:], None]:
+            assert upcoming is not None  # every point but the last starts the next one's processes
+            result, upcoming, previous_stop = self.measure(upcoming, following, previous_stop, point_end)
+            point_end = time.monotonic()
+            self.summary.points.append(result)
+            self.folder.write_summary(self.summary)
+            if result.partial or self.interrupted:
+                raise KeyboardInterrupt
+        if previous_stop is not None:
+            previous_stop.result()
+
+    def measure(
+        self, upcoming: Upcoming, following: Slot | None, previous_stop: Future | None, since: float
+    ) -> tuple[PointResult, Upcoming | None, Future | None]:
+        """Measure a point; start the following point's processes once this one's users have stopped.
+        Returns the result, the following point's processes and this target's stop."""
+        c, slot = self.config, upcoming.slot
+        self.progress.phase(slot.title, f"starting {c.server} x{c.workers}")
+        target = upcoming.target.result()
+        check_health(slot.point, target.url)
+        # Prometheus must have scraped the target before the measured window: when it already scrapes its
+        # address, that happens within one interval, during the warm-up; else wait now (the first point).
+        scraped_during_warmup = c.warmup_s >= WARMUP_FOR_FIRST_SCRAPE_S and self.prometheus.discovered(
+            slot.target_address
+        )
+        if not scraped_during_warmup:
+            self._wait_until_up(slot, target)
+        next_point: list[Upcoming] = []
+
+        def start_following() -> None:  # the moment this point's users have stopped
+            if following is not None:
+                next_point.append(self._start_point(following))
+
+        try:
+            timing = PhaseTiming(setup_s=time.monotonic() - since, warmup_s=c.warmup_s)
+            started, stopped_at, partial = self.drive(upcoming, target, previous_stop, timing, start_following)
+            drain_from = time.monotonic() - (time.time() - stopped_at)
+            result, interrupted = self.drain(slot, started, stopped_at, partial)
+        finally:
+            stop = self.background.submit(target.stop)
+        timing.drain_s = time.monotonic() - drain_from
+        result.timing = timing
+        log.info(
+            f"{slot.point.id}: set-up {timing.setup_s:.1f}s, warm-up {timing.warmup_s:g}s, "
+            f"load {timing.load_s:.1f}s, drain {timing.drain_s:.1f}s{' (partial)' if partial else ''}"
+        )
+        self.progress.point_done(
+            f"{slot.title}: {result.requests} requests, {result.rps or 0:.1f} rps, p99 {_fmt(result.p99_ms)} ms"
+            f"{' (UNTRUSTWORTHY)' if result.untrustworthy else ''}{' (partial)' if partial else ''}"
+            f"  [set-up {timing.setup_s:.1f}s, drain {timing.drain_s:.1f}s]"
+        )
+        if interrupted and not partial:
+            self.interrupted = True  # after this point, which is whole: measure_all keeps it, then stops
+        return result, (next_point[0] if next_point else None), stop
+
+    def drive(
+        self,
+        upcoming: Upcoming,
+        target: services.Service,
+        previous_stop: Future | None,
+        timing: PhaseTiming,
+        on_users_stopped: Callable[[], None],
+    ) -> tuple[float, float, bool]:
+        """Open Locust's gate and run it until its users have stopped; return (Unix start, Unix stop, partial).
+
+        A target that dies ends the run; Ctrl-C stops Locust gracefully and marks the point partial."""
+        c, slot, locust = self.config, upcoming.slot, upcoming.locust
+        point = slot.point
+        log_file = self.folder.log(f"{point.id}-locust")
+        if locust.poll() is not None:
+            raise LoadlabError(
+                f"Locust exited with status {locust.returncode} before its start; see {log_file}", FAILED
+            )
+        started, start = time.time(), time.monotonic()
+        self._gate(slot).touch()  # the target answers its health check: load from now on
+        planned_end = start + c.load_s
+        deadline = planned_end + 60 + LINGER_S
+        partial = False
+        try:
+            self._wait_until_up(slot, target)
+            self.prometheus.wait_until_up(slot.locust_address, job=LOCUST_JOB)
+            if previous_stop is not None:
+                previous_stop.result()  # the last target is gone before this point's measured window
+            while not self._users_stopped(locust, slot, planned_end):
+                if not target.alive():
+                    raise _target_died(point, target)
+                if time.monotonic() > deadline:
+                    raise LoadlabError(f"Locust did not finish within {c.load_s:g}s of load; see {log_file}", FAILED)
+                elapsed = time.monotonic() - start
+                phase = "warm-up" if elapsed < c.warmup_s else "measuring" if elapsed < c.load_s else "stopping"
+                self.progress.phase(slot.title, f"{phase} {min(elapsed, c.load_s):.0f}/{c.load_s:g}s", elapsed)
+                time.sleep(TICK_S if time.monotonic() < planned_end - TICK_S else STOP_POLL_S)
+        except KeyboardInterrupt:
+            partial = True
+            self.progress.phase(slot.title, "interrupted: keeping what was measured")
+        stopped_at = time.time()
+        timing.load_s = max(0.0, time.monotonic() - start - c.warmup_s)
+        if not partial:
+            on_users_stopped()
+        # Locust lingers until Prometheus has its final counts; on Ctrl-C, SIGTERM makes it quit the same way.
+        try:
+            code = procs.stop(locust, timeout=LINGER_S + 10) if partial else locust.wait(LINGER_S + 10)
+        except subprocess.TimeoutExpired:
+            code = procs.stop(locust)
+        except KeyboardInterrupt:
+            partial = True
+            code = procs.stop(locust, timeout=LINGER_S + 10)
+        if not partial and code not in (0, 1):  # 1: some requests failed, which the result reports
+            raise LoadlabError(f"Locust exited with status {code}; see {log_file}", FAILED)
+        return started, stopped_at, partial
+
+    def _wait_until_up(self, slot: Slot, target: services.Service) -> None:
+        """Until Prometheus has scraped the target; a target that died meanwhile is named as such."""
+        try:
+            self.prometheus.wait_until_up(slot.target_address)
+        except LoadlabError:
+            if not target.alive():
+                raise _target_died(slot.point, target) from None
+            raise
+
+    def drain(self, slot: Slot, started: float, stopped_at: float, partial: bool) -> tuple[PointResult, bool]:
+        """The point's result once both sides' final counts are in Prometheus. A Ctrl-C meanwhile does
+        not lose the point: the result is finished first; (result, whether Ctrl-C came)."""
+        interrupted = False
+        while True:
+            try:
+                at = max(
+                    self.prometheus.wait_for_scrape(slot.target_address, after=stopped_at),
+                    self.final_locust_scrape(slot, stopped_at),
+                )
+                return self.result(slot, started, stopped_at, at, partial), interrupted
+            except KeyboardInterrupt:
+                interrupted = True
+
+    def final_locust_scrape(self, slot: Slot, stopped_at: float, timeout: float = 30.0) -> float:
+        """The time of the first scrape of Locust that shows its test stopped: its counts are final there.
+
+        Locust may be scraped, and quit, before this process notices its users stopped, so this looks
+        for the change of `locust_test_running` from 1 to 0 (or a 0 scraped after `stopped_at`)."""
+        selector = f'{m.LOCUST_TEST_RUNNING}{{job="{LOCUST_JOB}", instance="{slot.locust_address}"}}'
+        deadline = time.monotonic() + timeout
+        while True:
+            window = f"{math.ceil(time.time() - stopped_at) + math.ceil(self.config.load_s) + 30}s"
+            running = False
+            for t, value in sorted(p for s in self.prometheus.samples(selector, window) for p in s.points):
+                if value == 1:
+                    running = True
+                elif running or t > stopped_at:
+                    return t
+            if time.monotonic() > deadline:
+                raise LoadlabError(f"Prometheus never scraped Locust's final counts ({slot.locust_address})", FAILED)
+            time.sleep(STOP_POLL_S)
+
+    def _users_stopped(self, locust, slot: Slot, planned_end: float) -> bool:
+        """Locust has exited, or (once the planned load is over) reports its test no longer running."""
+        if locust.poll() is not None:
+            return True
+        if time.monotonic() < planned_end:
+            return False
+        return locust_test_running(f"http://{slot.locust_address}") is False
+
+    def result(self, slot: Slot, started: float, stopped_at: float, at: float, partial: bool) -> PointResult:
+        """One point's result: Locust's CSV (post warm-up) plus what Prometheus saw on both sides."""
+        c, point = self.config, slot.point
         row = read_locust_row(self.folder.locust_prefix(point.id), point.scenario.route)
-        measured_from = started + c.warmup_s
-        window = f"{max(1, round(ended - measured_from))}s"  # the measured part, after warm-up
-        # Whole point, for totals: a range selector skips the staleness marker Prometheus writes once
-        # Locust has exited, which would hide its last values from an instant selector.
-        point_window = f"{math.ceil(ended - started) + 10}s"
-        sel = f'run_id="{self.folder.run_id}",target="{point.target}",scenario="{point.scenario.name}"'
+        measured = f"{max(1, round(at - (started + c.warmup_s)))}s"  # the measured part, after warm-up
+        whole = f"{math.ceil(at - started) + 10}s"  # the whole point, for totals
+        sel = queries.selector(run_id=self.folder.run_id, target=point.target, scenario=point.scenario.name)
         route = point.scenario.route
         q = self.prometheus.scalar
-        server_requests = q(f'sum(last_over_time({m.HTTP_REQUESTS}{{{sel},route="{route}"}}[{point_window}]))', ended)
-        server_cpu_s = q(f"sum(increase({m.PROCESS_CPU}{{{sel}}}[{window}]))", ended)
-        window_requests = q(f'sum(increase({m.HTTP_REQUESTS}{{{sel},route="{route}"}}[{window}]))', ended)
-        entry = {
-            "point": point.id,
-            "scenario": point.scenario.name,
-            "target": point.target,
-            "route": route,
-            "server": c.server,
-            "workers": c.workers,
-            "threads": c.threads,
-            "db_pool": c.db_pool,
-            "load_model": c.model,
-            "users": (point.users or c.users) if c.model != "open" else None,
-            "rate": c.rate if c.model == "open" else None,
-            "duration_s": c.duration_s,
-            "warmup_s": c.warmup_s,
-            "started_at": started,
-            "ended_at": ended,
+        window_requests = q(queries.server_requests_increase(sel, measured, route), at)
+        server_cpu_s = q(queries.server_cpu_seconds(sel, measured), at)
+        result = PointResult(
+            point=point.id,
+            scenario=point.scenario.name,
+            target=point.target,
+            route=route,
+            server=c.server,
+            workers=c.workers,
+            threads=c.threads,
+            db_pool=c.db_pool,
+            load_model=c.model,
+            users=(point.users or c.users) if c.model != "open" else None,
+            rate=c.rate if c.model == "open" else None,
+            duration_s=c.duration_s,
+            warmup_s=c.warmup_s,
+            started_at=started,
+            ended_at=stopped_at,
             **row,
-            "generator_cpu_max": q(f"max(max_over_time({m.LOCUST_CPU}{{{sel}}}[{window}]))", ended),
-            "server_requests": server_requests,
-            "client_requests": q(
-                f'sum(last_over_time({m.LOCUST_REQUESTS}{{{sel},name="{route}"}}[{point_window}]))', ended
-            ),
-            "server_cpu_ms_per_request": 1000 * server_cpu_s / window_requests if window_requests else None,
-            "loop_lag_p99_ms": _ms(q(_quantile(m.EVENT_LOOP_LAG, sel, window), ended)),
-            "late": None,
-            "p99_scheduled_ms": None,
-        }
+            generator_cpu_max=q(queries.generator_cpu_max(sel, measured), at),
+            server_requests=q(queries.server_requests_total(sel, whole, route), at),
+            client_requests=q(queries.client_requests_total(sel, whole, route), at),
+            server_cpu_ms_per_request=1000 * server_cpu_s / window_requests
+            if window_requests and server_cpu_s
+            else None,
+            loop_lag_p99_ms=_ms(q(queries.loop_lag_quantile(0.99, sel, measured), at)),
+            partial=partial,
+        )
         if c.model == "ramp":
-            entry["steps"] = read_ramp_steps(self.folder.locust_prefix(point.id))
+            result.steps = read_ramp_steps(self.folder.locust_prefix(point.id))
         if c.model == "open":
-            entry["late"] = q(f"sum(last_over_time({m.LOCUST_LATE}{{{sel}}}[{point_window}]))", ended)
-            entry["p99_scheduled_ms"] = _ms(q(_quantile(m.LOCUST_SCHEDULED_DURATION, sel, window), ended))
-        reasons = []
-        if (entry["generator_cpu_max"] or 0) >= GENERATOR_CPU_LIMIT:
-            reasons.append(f"generator CPU reached {entry['generator_cpu_max']:.0f}%")
-        if entry["late"] and entry["late"] > LATE_LIMIT * max(1, entry["client_requests"] or 0):
-            reasons.append(f"{entry['late']:.0f} requests not sent on time")
-        entry["untrustworthy"] = bool(reasons)
-        entry["untrustworthy_reasons"] = reasons
-        return entry
+            result.late = q(queries.late_total(sel, whole), at)
+            result.p99_scheduled_ms = _ms(q(queries.scheduled_latency_quantile(0.99, sel, measured), at))
+        result.untrustworthy_reasons = trust.reasons(result)
+        result.slo_broken = slo.check(result, self.limits)
+        return result
+
+    def finish(self, status: str) -> None:
+        self.summary.status = status
+        self.summary.ended_at = time.time()
+        self.folder.write_summary(self.summary)
 
 
-def check_health(point: Point, spec: ServerSpec) -> None:
+def _target_died(point: Point, target: services.Service) -> LoadlabError:
+    return LoadlabError(f"{point.target} target died mid-run (exit {target.proc.returncode}); see {target.log}", FAILED)
+
+
+def check_health(point: Point, url: str) -> None:
     """Load only a target whose database and upstream answer: else every request would be an error."""
     try:
-        response = httpx.get(spec.url + routes.HEALTHZ, timeout=10)
+        response = httpx.get(url + routes.HEALTHZ, timeout=10)
     except httpx.HTTPError as exc:
-        raise LoadlabError(f"{point.target} target at {spec.url} does not answer: {exc}", FAILED) from None
+        raise LoadlabError(f"{point.target} target at {url} does not answer: {exc}", FAILED) from None
     if response.status_code != 200:
         down = response.json().get("down", []) if "json" in response.headers.get("content-type", "") else []
         raise LoadlabError(
@@ -350,15 +424,37 @@ def check_health(point: Point, spec: ServerSpec) -> None:
         )
 
 
-def _quantile(histogram: str, sel: str, window: str, q: float = 0.99) -> str:
-    return f"histogram_quantile({q}, sum by (le) (increase({histogram}_bucket{{{sel}}}[{window}])))"
+def locust_test_running(url: str) -> bool | None:
+    """Locust's `locust_test_running` gauge at `url`; None when its exporter does not answer."""
+    try:
+        text = httpx.get(url + "/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return None
+    for family in text_string_to_metric_families(text):
+        if family.name == m.LOCUST_TEST_RUNNING:
+            return bool(family.samples[0].value)
+    return None
 
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else 1000 * seconds
 
 
-def run(config: RunConfig) -> tuple[RunFolder, dict[str, Any]]:
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def overhead_line(summary: RunSummary, wall_s: float) -> str:
+    load = sum(p.warmup_s + p.duration_s for p in summary.points)
+    overhead = wall_s - load
+    share = f" ({100 * overhead / load:.0f} % of it)" if load else ""
+    return (
+        f"wall time {durations.render(wall_s)} for {durations.render(load)} of warm-up and load: "
+        f"overhead {overhead:.1f}s{share}"
+    )
+
+
+def run(config: RunConfig) -> tuple[RunFolder, RunSummary]:
     """Measure every point; return the folder and the summary. Raises LoadlabError on failure, with
     the summary so far written; KeyboardInterrupt (Ctrl-C, SIGTERM) likewise, status "interrupted"."""
     points = plan(config)
@@ -366,15 +462,28 @@ def run(config: RunConfig) -> tuple[RunFolder, dict[str, Any]]:
     find_binary()
     folder = RunFolder.create(Path(config.results_root), config.run_id)
     folder.write_config(asdict(config))
-    with ExitStack() as stack:
-        run_ = Run(config, folder, stack)
-        try:
-            run_.measure_all(points)
-        except KeyboardInterrupt:
-            run_.finish("interrupted")
-            raise
-        except LoadlabError:
-            run_.finish("failed")
-            raise
-        run_.finish("complete")
+    handler = logging.FileHandler(folder.log("run"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    wall_start = time.monotonic()
+    log.info(f"run {folder.run_id}: {len(points)} points of {durations.render(config.load_s)} each")
+    try:
+        with RunProgress(len(points), config.load_s) as progress, ExitStack() as stack:
+            run_ = Run(config, folder, stack, progress)
+            try:
+                run_slots = slots(config, folder.run_id, points)
+                run_.start_stack(run_slots)
+                run_.measure_all(run_slots)
+            except KeyboardInterrupt:
+                run_.finish("interrupted")
+                raise
+            except LoadlabError:
+                run_.finish("failed")
+                raise
+            run_.finish("complete")
+        log.info(overhead_line(run_.summary, time.monotonic() - wall_start))
+    finally:
+        log.removeHandler(handler)
+        handler.close()
     return folder, run_.summary

@@ -25,7 +25,7 @@ from gevent.pool import Pool
 from locust import constant, events, task
 from locust.runners import WorkerRunner
 
-from loadlab.load import drain, exporter, warmup  # noqa: F401 - importing registers them
+from loadlab.load import drain, exporter, gate, warmup  # noqa: F401 - importing registers them
 from loadlab.load.options import number
 from loadlab.load.users import ScenarioUser, user_classes
 

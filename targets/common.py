@@ -1,6 +1,7 @@
 """What the sync and async targets share: query parameters, app assembly, pools, health report."""
 
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Annotated, Any
 
@@ -46,9 +47,33 @@ def db_pool_usage(pool: Any) -> tuple[int, int]:
     return stats["pool_size"] - stats["pool_available"], pool.max_size
 
 
-def cpu_process_pool(settings: Settings) -> ProcessPoolExecutor:
-    # spawn, not fork: forking a process that runs threads (anyio's pool, psycopg_pool) is unsafe.
-    return ProcessPoolExecutor(max_workers=settings.cpu_processes, mp_context=get_context("spawn"))
+class LazyProcessPool(Executor):
+    """The process pool of /cpu/offload, made at its first use.
+
+    A spawn-context pool starts multiprocessing's resource tracker as soon as it is made, and that
+    tracker outlives its server by about 1.5 s: a target that never offloads work should not pay it.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # the sync target submits from several threads
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: forking a process that runs threads (anyio's pool, psycopg_pool) is unsafe.
+                self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=get_context("spawn"))
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def cpu_process_pool(settings: Settings) -> LazyProcessPool:
+    return LazyProcessPool(settings.cpu_processes)
 
 
 def health_response(settings: Settings, db_error: str | None, upstream_error: str | None) -> JSONResponse:

@@ -152,11 +152,13 @@ def test_closed_model_counts_agree_across_processes(target: Running, tmp_path: P
     args = ["--scenario", "hello", "--processes", "2", "-u", "10", "-r", "10", "-t", "4s", "--stop-timeout", "10"]
     with locust(tmp_path, CLOSED, target.url, *args) as run:
         # While it runs: all users, and the CPU of the master and of its two workers, by pid.
-        run.metrics_when(
+        running = run.metrics_when(
             lambda s: total(s, m.LOCUST_USERS, scenario="hello") == 10 and len(series(s, m.LOCUST_CPU)) == 3
         )
+        assert total(running, m.LOCUST_TEST_RUNNING) == 1
         final = run.final_metrics()
         assert run.wait() == 0, run.output()
+    assert total(final, m.LOCUST_TEST_RUNNING) == 0  # the users have stopped: the counts are final
     assert len(series(final, m.LOCUST_CPU)) == 1  # the workers have exited: their CPU series are gone
     sent = client_count(final, "hello")
     assert sent > 100

@@ -10,12 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadlab.contract.metrics import HTTP_REQUESTS
+from loadlab.contract.metrics import HTTP_REQUESTS, RUN_LABELS
 from loadlab.errors import LoadlabError
 from loadlab.stack import procs
 from loadlab.stack.prometheus import (
     INSTALL_HINT,
-    RUN_LABELS,
     SELF_JOB,
     TARGETS_JOB,
     Prometheus,
@@ -25,14 +24,6 @@ from loadlab.stack.prometheus import (
 from tests.helpers import serve
 
 REQUESTS = 25
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -91,7 +82,7 @@ def test_counts_every_request_with_the_run_labels(tmp_path: Path, served_target:
             time.sleep(0.2)
 
     assert not prom.running
-    assert not _group_alive(pid)
+    assert not procs.group_alive(pid)
     assert procs.port_is_free("127.0.0.1", prom.port)
     assert (tmp_path / "prometheus" / "data" / "wal").is_dir()
 

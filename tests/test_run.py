@@ -1,26 +1,31 @@
 """`loadlab run` end to end: real targets, real Locust (a subprocess), real Prometheus."""
 
 import json
+import math
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
+from loadlab import queries
 from loadlab.stack import procs
+from loadlab.stack.prometheus import Prometheus
 from tests.helpers import LOADLAB
 
 SHORT = ["--server", "uvicorn", "--workers", "1", "--warmup", "0"]
 
 
-def loadlab_run(tmp_path: Path, run_id: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def loadlab_run(
+    tmp_path: Path, run_id: str, *args: str, env: dict | None = None, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     # a relative results folder, as `make loadtest` uses: every process must find its files all the same
     cmd = [*LOADLAB, "run", "--run-id", run_id, "--results", ".", *args]
-    return subprocess.run(
-        cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env={**os.environ, **(env or {})}
-    )
+    environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=environ)
 
 
 def summary(tmp_path: Path, run_id: str) -> dict:
@@ -29,7 +34,7 @@ def summary(tmp_path: Path, run_id: str) -> dict:
 
 def test_closed_run_counts_agree_on_both_sides_and_results_are_complete(tmp_path):
     result = loadlab_run(
-        tmp_path, "closed", "--scenario", "io-sleep,blocking-sleep", "--users", "10", "--duration", "4", *SHORT
+        tmp_path, "closed", "--scenario", "io-sleep,blocking-sleep", "--users", "10", "--duration", "4s", *SHORT
     )
     assert result.returncode == 0, result.stderr + result.stdout
     s = summary(tmp_path, "closed")
@@ -42,9 +47,18 @@ def test_closed_run_counts_agree_on_both_sides_and_results_are_complete(tmp_path
         assert e["requests"] == e["client_requests"] == e["server_requests"], e
         assert e["failures"] == 0
         assert e["p50_ms"] >= 100  # every request waits 100 ms
+        # what Prometheus saw, beside Locust's figures
+        assert e["server_cpu_ms_per_request"] > 0
+        assert 0 < e["generator_cpu_max"] < 100
+        assert e["loop_lag_p99_ms"] is not None
+        assert not e["untrustworthy"] and not e["partial"]
+        assert e["timing"]["load_s"] >= 4 and e["timing"]["drain_s"] < 10
     blocking = s["points"][2]
     assert blocking["rps"] <= 1.2 * 10  # one worker whose loop is blocked 100 ms per request
     assert s["points"][1]["rps"] > 3 * blocking["rps"]
+    # a loop blocked 100 ms per request lags by about that; one that awaits its sleeps hardly at all
+    assert blocking["loop_lag_p99_ms"] >= 50 > s["points"][1]["loop_lag_p99_ms"]
+    assert (tmp_path / "closed" / "logs" / "run.log").read_text().count("set-up") == 3
     run = tmp_path / "closed"
     for path in (
         "config.json",
@@ -57,10 +71,34 @@ def test_closed_run_counts_agree_on_both_sides_and_results_are_complete(tmp_path
         assert (run / path).exists(), path
     assert "C1" in result.stdout and "C3 " in result.stdout
 
+    assert_every_query_answers(run / "prometheus", s["points"])
+
     shown = subprocess.run([*LOADLAB, "show", "closed", "--results", str(tmp_path)], capture_output=True, text=True)
     assert shown.returncode == 0
     assert "async-blocking-sleep" not in shown.stdout  # the table shows target and scenario in columns
     assert shown.stdout.count("io-sleep") >= 2 and "blocking-sleep" in shown.stdout
+
+
+def assert_every_query_answers(prometheus_dir: Path, points: list[dict]) -> None:
+    """Each PromQL builder of loadlab.queries returns data from the run's own TSDB, reopened."""
+    with Prometheus(prometheus_dir, port=procs.free_port(), scrape=False) as prom:
+        for e in points:
+            sel = queries.selector(run_id="closed", target=e["target"], scenario=e["scenario"])
+            whole, at = f"{math.ceil(e['ended_at'] - e['started_at']) + 15}s", e["ended_at"] + 5
+            built = {
+                "server_requests_total": queries.server_requests_total(sel, whole, e["route"]),
+                "client_requests_total": queries.client_requests_total(sel, whole, e["route"]),
+                "server_requests_increase": queries.server_requests_increase(sel, whole, e["route"]),
+                "server_cpu_seconds": queries.server_cpu_seconds(sel, whole),
+                "generator_cpu_max": queries.generator_cpu_max(sel, whole),
+                "server_latency_quantile": queries.server_latency_quantile(0.99, sel, whole, by=("route",)),
+                "client_latency_quantile": queries.client_latency_quantile(0.99, sel, whole, by=("name",)),
+                "loop_lag_quantile": queries.loop_lag_quantile(0.99, sel, whole),
+            }
+            for name, promql in built.items():
+                values = [s.value for s in prom.query(promql, at) if not math.isnan(s.value)]
+                assert values, f"{name} returned no data for {e['point']}: {promql}"
+            assert prom.scalar(built["server_requests_total"], at) == e["server_requests"]
 
 
 def test_open_model_holds_its_rate_and_schedule_latency_exposes_a_stall(tmp_path):
@@ -139,6 +177,8 @@ def test_bad_input_is_one_line_and_status_2(tmp_path):
         (["--scenario", "nope"], ["unknown scenario", "io-sleep"]),
         (["--scenario", "io-sleep", "--server", "x"], ["invalid choice", "gunicorn-asgi"]),
         (["--scenario", "io-sleep", "--model", "closed-ish"], ["invalid choice", "open"]),
+        (["--scenario", "io-sleep", "--duration", "2x"], ["--duration", "30s, 2m or 1h30m", "'2x'"]),
+        (["--scenario", "io-sleep", "--slo", "nope.toml"], ["cannot read SLO file", "nope.toml"]),
     ):
         result = loadlab_run(tmp_path, "bad", *args)
         assert result.returncode == 2, result
@@ -179,7 +219,20 @@ def test_ctrl_c_mid_run_leaves_no_process_and_a_readable_partial_result(tmp_path
             120,
             "first point never finished",
         )
-        _wait_for(lambda: any("locust" in " ".join(p.cmdline()) for p in _descendants(proc.pid)), 60, "no Locust")
+        # the second point's Locust (started early, it waits for its target) has been loading for a while
+        second = _wait_for(
+            lambda: next(
+                (
+                    p
+                    for p in _descendants(proc.pid)
+                    if "locust" in p.cmdline() and "async-io-sleep" in " ".join(p.cmdline())
+                ),
+                None,
+            ),
+            60,
+            "no Locust for the second point",
+        )
+        time.sleep(max(0.0, second.create_time() + 6 - time.time()))
         tree = [proc.pid, *(p.pid for p in _descendants(proc.pid))]
         os.kill(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=90)
@@ -195,7 +248,12 @@ def test_ctrl_c_mid_run_leaves_no_process_and_a_readable_partial_result(tmp_path
             os.killpg(proc.pid, signal.SIGKILL)
     s = summary(tmp_path, "int")
     assert s["status"] == "interrupted"
-    assert [e["point"] for e in s["points"]] == ["sync-io-sleep"]
+    # the point in progress is kept, summarized as far as it got
+    assert [e["point"] for e in s["points"]] == ["sync-io-sleep", "async-io-sleep"]
+    cut = s["points"][1]
+    assert cut["partial"] and not s["points"][0]["partial"]
+    assert cut["requests"] > 0 and cut["client_requests"] == cut["server_requests"]
+    assert cut["timing"]["load_s"] < 20
 
 
 def test_a_target_that_dies_mid_run_ends_the_run_clearly(tmp_path):
@@ -210,8 +268,11 @@ def test_a_target_that_dies_mid_run_ends_the_run_clearly(tmp_path):
             60,
             "no target",
         )
-        _wait_for(lambda: any("locust" in " ".join(p.cmdline()) for p in _descendants(proc.pid)), 60, "no Locust")
-        time.sleep(1)
+        locust = _wait_for(
+            lambda: next((p for p in _descendants(proc.pid) if "locust" in p.cmdline()), None), 60, "no Locust"
+        )
+        # Locust starts with its target and waits for it: kill the target once load is surely on
+        time.sleep(max(0.0, locust.create_time() + 10 - time.time()))
         for p in [serve, *serve.children(recursive=True)]:
             p.kill()
         _, err = proc.communicate(timeout=90)
@@ -231,6 +292,40 @@ def test_a_target_that_cannot_start_ends_the_run_with_its_reason(tmp_path):
     assert result.returncode == 1
     assert "cannot reach PostgreSQL" in result.stderr and "Traceback" not in result.stderr
     assert summary(tmp_path, "nodb")["status"] == "failed"
+
+
+def _private_postgres_left() -> list[str]:
+    return [
+        " ".join(p.info["cmdline"])
+        for p in psutil.process_iter(["cmdline"])
+        if "loadlab-postgres-" in " ".join(p.info["cmdline"] or [])
+    ]
+
+
+def test_a_run_starts_its_own_postgresql_when_none_answers_and_removes_it(tmp_path):
+    # LOADLAB_DATABASE_URL unset and the default pointed (through libpq's PGPORT) at a port where nothing listens
+    result = loadlab_run(
+        tmp_path,
+        "pg",
+        "--scenario",
+        "io-db",
+        "--target",
+        "async",
+        "--users",
+        "5",
+        "--duration",
+        "2",
+        *SHORT,
+        env={"PGPORT": str(procs.free_port())},
+        unset=("LOADLAB_DATABASE_URL",),
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "started a private one at postgresql://postgres@127.0.0.1:" in result.stdout
+    (e,) = summary(tmp_path, "pg")["points"]
+    assert e["requests"] > 0 and e["failures"] == 0  # every pg_sleep went to the private server
+    assert (tmp_path / "pg" / "logs" / "postgres.log").stat().st_size > 0
+    assert not _private_postgres_left()
+    assert not list(Path(tempfile.gettempdir()).glob("loadlab-postgres-*"))
 
 
 def test_ramp_reports_throughput_at_each_step(tmp_path):

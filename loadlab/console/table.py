@@ -1,62 +1,96 @@
 """The table and verdicts printed at the end of a run and by `loadlab show`."""
 
-from typing import Any
+import sys
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.table import Table
 
 from loadlab.judge.claims import verdicts
+from loadlab.results.point import PointResult, RunSummary
 
-COLUMNS = (  # header, width, how to format an entry
-    ("target", 6, lambda e: e["target"]),
-    ("scenario", 15, lambda e: e["scenario"]),
-    ("server", 20, lambda e: f"{e['server']} x{e['workers']}"),
-    ("load", 12, lambda e: f"{e['rate']:g}/s open" if e["load_model"] == "open" else f"{e['users']} {e['load_model']}"),
-    ("requests", 8, lambda e: str(e["requests"])),
-    ("errors", 6, lambda e: str(e["failures"])),
-    ("rps", 8, lambda e: _num(e["rps"], "{:.1f}")),
-    ("p50 ms", 7, lambda e: _num(e["p50_ms"])),
-    ("p95 ms", 7, lambda e: _num(e["p95_ms"])),
-    ("p99 ms", 7, lambda e: _num(e["p99_ms"])),
-    ("max ms", 7, lambda e: _num(e["max_ms"])),
-    ("gen cpu", 7, lambda e: _num(e["generator_cpu_max"], "{:.0f}%")),
-    ("SLO", 4, lambda e: "ok" if not e["slo_broken"] else "FAIL"),
-)
+WIDE = 220  # off a terminal (CI logs, pipes) the table keeps its lines whole instead of wrapping at 80
+
+
+def console() -> Console:
+    """Colour and the terminal's width on a terminal; plain, wide lines elsewhere."""
+    kind = {"highlight": False, "markup": False}  # claims hold [brackets] that are not markup
+    return Console(**kind) if sys.stdout.isatty() else Console(width=WIDE, no_color=True, **kind)
 
 
 def _num(value: float | None, fmt: str = "{:.0f}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def table(entries: list[dict[str, Any]]) -> str:
-    lines = ["  ".join(h.rjust(w) for h, w, _ in COLUMNS)]
-    for e in entries:
-        line = "  ".join(f(e).rjust(w) for _, w, f in COLUMNS)
-        lines.append(
-            line + ("  ! untrustworthy: " + "; ".join(e["untrustworthy_reasons"]) if e["untrustworthy"] else "")
-        )
-        if e.get("steps"):
-            lines.append(
-                f"{'':>8}ramp steps: "
-                + ", ".join(f"{st['users']} users {st['rps']:.1f} rps p95 {_num(st['p95_ms'])} ms" for st in e["steps"])
-            )
-        if e.get("p99_scheduled_ms") is not None:
-            lines.append(
-                f"{'':>8}open model: p99 from schedule {e['p99_scheduled_ms']:.0f} ms, "
-                f"{e['late'] or 0:.0f} requests sent late"
-            )
-    return "\n".join(lines)
+def _load(r: PointResult) -> str:
+    return f"{r.rate:g}/s open" if r.load_model == "open" else f"{r.users} {r.load_model}"
 
 
-def render(summary: dict[str, Any]) -> str:
-    entries = summary["points"]
-    out = [f"run {summary['run_id']} ({summary['status']})", "", table(entries), ""]
-    out.append("Published claims (figures are the article's; see loadlab/judge/claims.py):")
-    for claim, verdict in verdicts(entries):
-        out.append(f"  {claim.id} {claim.text} [{claim.claimed}]")
-        out.append(f"     -> {verdict}")
-    broken = [(e["point"], b) for e in entries for b in e["slo_broken"]]
-    out.append("")
+COLUMNS: tuple[tuple[str, Callable[[PointResult], str]], ...] = (
+    ("target", lambda r: r.target),
+    ("scenario", lambda r: r.scenario),
+    ("server", lambda r: f"{r.server} x{r.workers}"),
+    ("load", _load),
+    ("requests", lambda r: str(r.requests)),
+    ("errors", lambda r: str(r.failures)),
+    ("rps", lambda r: _num(r.rps, "{:.1f}")),
+    ("p50 ms", lambda r: _num(r.p50_ms)),
+    ("p95 ms", lambda r: _num(r.p95_ms)),
+    ("p99 ms", lambda r: _num(r.p99_ms)),
+    ("max ms", lambda r: _num(r.max_ms)),
+    ("gen cpu", lambda r: _num(r.generator_cpu_max, "{:.0f}%")),
+    ("SLO", lambda r: "ok" if not r.slo_broken else "FAIL"),
+)
+
+
+def table(results: list[PointResult]) -> Table:
+    t = Table(box=None, pad_edge=False, header_style="bold")
+    for header, _ in COLUMNS:
+        t.add_column(header, justify="left" if header in ("target", "scenario") else "right", no_wrap=True)
+    for r in results:
+        style = "red" if r.slo_broken else ("yellow" if r.untrustworthy or r.partial else None)
+        t.add_row(*(cell(r) for _, cell in COLUMNS), style=style)
+    return t
+
+
+def notes(results: list[PointResult]) -> list[str]:
+    """What the table's cells cannot hold: ramp steps, open-model figures, trust and partial points."""
+    lines = []
+    for r in results:
+        if r.partial:
+            lines.append(f"  {r.point}: partial (interrupted after {r.timing.load_s:.0f}s of load)")
+        if r.untrustworthy:
+            lines.append(f"  {r.point}: ! untrustworthy: " + "; ".join(r.untrustworthy_reasons))
+        if r.steps:
+            lines.append(
+                f"  {r.point}: ramp steps: "
+                + ", ".join(f"{s.users} users {s.rps:.1f} rps p95 {_num(s.p95_ms)} ms" for s in r.steps)
+            )
+        if r.p99_scheduled_ms is not None:
+            lines.append(
+                f"  {r.point}: open model: p99 from schedule {r.p99_scheduled_ms:.0f} ms, "
+                f"{r.late or 0:.0f} requests sent late"
+            )
+    return lines
+
+
+def show(summary: RunSummary, out: Console) -> None:
+    results = summary.points
+    out.print(f"run {summary.run_id} ({summary.status})")
+    out.print()
+    out.print(table(results))
+    for line in notes(results):
+        out.print(line, soft_wrap=True)
+    out.print()
+    out.print("Published claims (figures are the article's; see loadlab/judge/claims.py):")
+    for claim, verdict in verdicts(results):
+        out.print(f"  {claim.id} {claim.text} [{claim.claimed}]", soft_wrap=True)
+        out.print(f"     -> {verdict}", soft_wrap=True)
+    broken = [(r.point, b) for r in results for b in r.slo_broken]
+    out.print()
     if broken:
-        out.append("SLOs broken:")
-        out += [f"  {point}: {what}" for point, what in broken]
+        out.print("SLOs broken:")
+        for point, what in broken:
+            out.print(f"  {point}: {what}", soft_wrap=True)
     else:
-        out.append(f"SLOs: all {len(entries)} points meet them")
-    return "\n".join(out)
+        out.print(f"SLOs: all {len(results)} points meet them")

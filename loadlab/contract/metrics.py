@@ -61,8 +61,13 @@ LOOP_LAG_BUCKETS: tuple[float, ...] = (
     10.0,
 )
 
+# --- labels ---
+# Every series of a run carries these, set by the run's Prometheus from its scrape targets.
+RUN_LABELS = ("run_id", "target", "server", "workers", "scenario")
+ROUTE_LABEL = "route"  # the route template, on the targets' request metrics
+
 # --- server side (targets/) ---
-TARGET_LABELS = ("target", "server")
+TARGET_LABELS = ("target", "server")  # the targets export these themselves
 
 HTTP_REQUESTS = "loadlab_http_requests_total"
 HTTP_REQUEST_DURATION = "loadlab_http_request_duration_seconds"
@@ -84,6 +89,7 @@ LOCUST_SCHEDULED_DURATION = "locust_request_scheduled_duration_seconds"
 LOCUST_LATE = "locust_requests_late_total"
 LOCUST_USERS = "locust_users"
 LOCUST_CPU = "locust_generator_cpu_percent"
+LOCUST_TEST_RUNNING = "locust_test_running"  # 1 from test start until its users have stopped, else 0
 
 
 def strip_total(name: str) -> str:

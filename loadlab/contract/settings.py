@@ -1,14 +1,19 @@
-"""Target settings, read once from `LOADLAB_*` environment variables."""
+"""Target settings, read once from `LOADLAB_*` environment variables: how the lab configures a target."""
 
 import os
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENV_PREFIX = "LOADLAB_"
+DATABASE_URL_ENV = f"{ENV_PREFIX}DATABASE_URL"
+UPSTREAM_URL_ENV = f"{ENV_PREFIX}UPSTREAM_URL"
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOADLAB_")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    # No port: libpq takes PGPORT, else 5432; likewise PGHOST when the host is left out.
+    database_url: str = "postgresql://postgres@127.0.0.1/postgres"
     upstream_url: str = "http://127.0.0.1:8010"
     # Labels that tell series of different targets/servers apart; set by `loadlab serve`.
     target: str = "unknown"

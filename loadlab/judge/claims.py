@@ -7,9 +7,8 @@ guessing. Figures in `claimed` are the article's, not ours.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-Entry = dict[str, Any]
+from loadlab.results.point import PointResult
 
 
 @dataclass(frozen=True)
@@ -17,82 +16,89 @@ class Claim:
     id: str
     text: str
     claimed: str
-    verdict: Callable[[list[Entry]], str]
+    verdict: Callable[[list[PointResult]], str]
 
 
-def _find(entries: list[Entry], scenario: str, target: str) -> Entry | None:
-    return next((e for e in entries if e["scenario"] == scenario and e["target"] == target), None)
+def _find(results: list[PointResult], scenario: str, target: str) -> PointResult | None:
+    return next((e for e in results if e.scenario == scenario and e.target == target), None)
+
+
+def _rps(result: PointResult) -> float:
+    return result.rps or 0.0  # None: no request completed
+
+
+def _ms(value: float | None) -> float:
+    return value if value is not None else float("nan")
 
 
 def _missing(*names: str) -> str:
     return "not measured in this run (needs " + ", ".join(names) + ")"
 
 
-def _c1(entries: list[Entry]) -> str:
+def _c1(results: list[PointResult]) -> str:
     sync, async_, blocking = (
-        _find(entries, s, t) for s, t in (("io-sleep", "sync"), ("io-sleep", "async"), ("blocking-sleep", "async"))
+        _find(results, s, t) for s, t in (("io-sleep", "sync"), ("io-sleep", "async"), ("blocking-sleep", "async"))
     )
     if not (sync and async_):
         return _missing("io-sleep on sync and async")
-    ratio = async_["rps"] / sync["rps"] if sync["rps"] else float("inf")
-    measured = f"sync {sync['rps']:.1f} rps vs async {async_['rps']:.1f} rps (x{ratio:.2f})"
+    ratio = _rps(async_) / _rps(sync) if _rps(sync) else float("inf")
+    measured = f"sync {_rps(sync):.1f} rps vs async {_rps(async_):.1f} rps (x{ratio:.2f})"
     if ratio >= 5:
         return f"holds: {measured}"
     tail = ""
     if blocking:
         tail = (
-            f"; the claimed ~10 rps shape is the blocking-in-async anti-pattern ({blocking['rps']:.1f} rps), "
-            f"and sync only serialises once users exceed workers x threads ({sync['workers']} x {sync['threads']})"
+            f"; the claimed ~10 rps shape is the blocking-in-async anti-pattern ({_rps(blocking):.1f} rps), "
+            f"and sync only serialises once users exceed workers x threads ({sync.workers} x {sync.threads})"
         )
     return f"does not hold: {measured}, because FastAPI runs def handlers in a threadpool{tail}"
 
 
-def _c2(entries: list[Entry]) -> str:
-    sync, async_ = _find(entries, "fanout", "sync"), _find(entries, "fanout", "async")
+def _c2(results: list[PointResult]) -> str:
+    sync, async_ = _find(results, "fanout", "sync"), _find(results, "fanout", "async")
     if not (sync and async_):
         return _missing("fanout on sync and async")
-    holds = sync["p50_ms"] >= 2 * async_["p50_ms"]
+    holds = _ms(sync.p50_ms) >= 2 * _ms(async_.p50_ms)
     return (
-        f"{'holds' if holds else 'does not hold'}: 3 upstream calls of 50 ms take p50 {sync['p50_ms']:.0f} ms in "
-        f"sequence vs {async_['p50_ms']:.0f} ms gathered, at {sync['users']} users (our calls are equal, "
+        f"{'holds' if holds else 'does not hold'}: 3 upstream calls of 50 ms take p50 {_ms(sync.p50_ms):.0f} ms in "
+        f"sequence vs {_ms(async_.p50_ms):.0f} ms gathered, at {sync.users} users (our calls are equal, "
         "3 x 50 ms, not 50/80/40)"
     )
 
 
-def _c3(entries: list[Entry]) -> str:
-    blocking, async_ = _find(entries, "blocking-sleep", "async"), _find(entries, "io-sleep", "async")
+def _c3(results: list[PointResult]) -> str:
+    blocking, async_ = _find(results, "blocking-sleep", "async"), _find(results, "io-sleep", "async")
     if not blocking:
         return _missing("blocking-sleep on async")
-    ceiling = blocking["workers"] / 0.1
-    holds = blocking["rps"] <= 1.2 * ceiling
-    versus = f" vs {async_['rps']:.1f} rps with await" if async_ else ""
+    ceiling = blocking.workers / 0.1
+    holds = _rps(blocking) <= 1.2 * ceiling
+    versus = f" vs {_rps(async_):.1f} rps with await" if async_ else ""
     verdict = "holds" if holds else "does not hold"
     return (
-        f"{verdict}: time.sleep in async def serves {blocking['rps']:.1f} rps{versus}; "
-        f"one request at a time per worker caps it at {ceiling:.0f} rps ({blocking['workers']} workers x 10/s)"
+        f"{verdict}: time.sleep in async def serves {_rps(blocking):.1f} rps{versus}; "
+        f"one request at a time per worker caps it at {ceiling:.0f} rps ({blocking.workers} workers x 10/s)"
     )
 
 
-def _c4(entries: list[Entry]) -> str:
-    inline, offload = _find(entries, "cpu", "async"), _find(entries, "cpu-offload", "async")
+def _c4(results: list[PointResult]) -> str:
+    inline, offload = _find(results, "cpu", "async"), _find(results, "cpu-offload", "async")
     if not (inline and offload):
         return _missing("cpu and cpu-offload on async")
-    lag_inline, lag_offload = inline.get("loop_lag_p99_ms"), offload.get("loop_lag_p99_ms")
+    lag_inline, lag_offload = inline.loop_lag_p99_ms, offload.loop_lag_p99_ms
     if lag_inline is None or lag_offload is None:
         return "not measured: no event-loop lag for the cpu points"
     holds = lag_offload < lag_inline
     return (
         f"{'holds' if holds else 'does not hold'}: event-loop lag p99 {lag_inline:.0f} ms inline vs "
-        f"{lag_offload:.0f} ms offloaded; throughput {inline['rps']:.1f} vs {offload['rps']:.1f} rps"
+        f"{lag_offload:.0f} ms offloaded; throughput {_rps(inline):.1f} vs {_rps(offload):.1f} rps"
     )
 
 
-def _c5(entries: list[Entry]) -> str:
-    sync, async_ = _find(entries, "io-sleep", "sync"), _find(entries, "io-sleep", "async")
-    key = "server_cpu_ms_per_request"
-    if not (sync and async_) or not sync.get(key) or not async_.get(key):
+def _c5(results: list[PointResult]) -> str:
+    sync, async_ = _find(results, "io-sleep", "sync"), _find(results, "io-sleep", "async")
+    if not (sync and async_) or not sync.server_cpu_ms_per_request or not async_.server_cpu_ms_per_request:
         return _missing("server CPU of io-sleep on sync and async")
-    s, a = sync[key], async_[key]
+    s, a = sync.server_cpu_ms_per_request, async_.server_cpu_ms_per_request
     holds = a < 0.9 * s
     return (
         f"{'holds' if holds else 'does not hold'}: server CPU per request {a:.2f} ms async vs {s:.2f} ms "
@@ -119,5 +125,5 @@ CLAIMS = (
 )
 
 
-def verdicts(entries: list[Entry]) -> list[tuple[Claim, str]]:
-    return [(claim, claim.verdict(entries)) for claim in CLAIMS]
+def verdicts(results: list[PointResult]) -> list[tuple[Claim, str]]:
+    return [(claim, claim.verdict(results)) for claim in CLAIMS]

@@ -4,52 +4,73 @@
 error_ratio = 0.01        # failures / requests, at most
 [scenario.io-sleep]
 p99_ms = 1000             # any of p50_ms, p95_ms, p99_ms, max_ms, p99_scheduled_ms: at most
-rps = 50                  # rps_min: at least
+rps_min = 50              # at least
 """
 
 import tomllib
 from pathlib import Path
-from typing import Any
 
 from loadlab import REPO
+from loadlab.config.scenarios import SCENARIOS
 from loadlab.errors import LoadlabError
+from loadlab.results.point import PointResult
 
 DEFAULT_FILE = REPO / "slo.toml"
 AT_MOST = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "p99_scheduled_ms", "error_ratio")
 AT_LEAST = ("rps_min",)
+TABLES = ("default", "scenario")
+
+Limits = dict[str, dict[str, float]]  # {"default" or a scenario name: {limit: value}}
 
 
-def load(path: Path) -> dict[str, dict[str, float]]:
-    """{scenario or "default": {limit: value}}, validated."""
+def load(path: Path) -> Limits:
+    """The limits of an SLO file, validated: one line naming the file and the key on any mistake."""
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise LoadlabError(f"cannot read SLO file {path}: {exc}") from None
-    limits = {"default": data.get("default", {}), **data.get("scenario", {})}
+    for key, value in data.items():
+        if key not in TABLES or not isinstance(value, dict):
+            raise LoadlabError(f"{path}: unknown table [{key}]; an SLO file has [default] and [scenario.NAME]")
+    scenarios = data.get("scenario", {})
+    for name, values in scenarios.items():
+        if not isinstance(values, dict):
+            raise LoadlabError(f"{path}: [scenario.{name}] should be a table of limits, got {values!r}")
+        if name not in SCENARIOS:
+            raise LoadlabError(f"{path}: unknown scenario {name!r} in [scenario.{name}]; known: {', '.join(SCENARIOS)}")
+    limits = {"default": data.get("default", {}), **scenarios}
     for scope, values in limits.items():
         for key, value in values.items():
-            if key not in AT_MOST + AT_LEAST or not isinstance(value, int | float):
+            if key not in AT_MOST + AT_LEAST or isinstance(value, bool) or not isinstance(value, int | float):
                 raise LoadlabError(
                     f"{path}: [{scope}] {key} = {value!r} is not a limit; known: {', '.join(AT_MOST + AT_LEAST)}"
                 )
     return limits
 
 
-def check(entry: dict[str, Any], limits: dict[str, dict[str, float]]) -> list[str]:
-    """The limits `entry` breaks, each as one readable phrase; [] when it meets them all."""
-    applicable = {**limits.get("default", {}), **limits.get(entry["scenario"], {})}
+def applicable(limits: Limits, scenario: str) -> dict[str, float]:
+    """The limits that hold for `scenario`: the defaults, overridden by its own."""
+    return {**limits.get("default", {}), **limits.get(scenario, {})}
+
+
+def check(result: PointResult, limits: Limits) -> list[str]:
+    """The limits `result` breaks, each as one readable phrase; [] when it meets them all."""
     measured = {
-        **entry,
-        "error_ratio": entry["failures"] / entry["requests"] if entry["requests"] else 1.0,
-        "rps_min": entry["rps"],
+        "p50_ms": result.p50_ms,
+        "p95_ms": result.p95_ms,
+        "p99_ms": result.p99_ms,
+        "max_ms": result.max_ms,
+        "p99_scheduled_ms": result.p99_scheduled_ms,
+        "error_ratio": result.error_ratio,
+        "rps_min": result.rps,
     }
     broken = []
-    for key, limit in applicable.items():
-        value = measured.get(key)
+    for key, limit in applicable(limits, result.scenario).items():
+        value = measured[key]
         if value is None:
             continue
         if (key in AT_MOST and value > limit) or (key in AT_LEAST and value < limit):
             broken.append(f"{key} {value:.3g} {'>' if key in AT_MOST else '<'} {limit:g}")
-    if entry["requests"] == 0:
+    if result.requests == 0:
         broken.append("no request completed")
     return broken

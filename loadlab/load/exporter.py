@@ -12,6 +12,13 @@ prometheus_client is imported (it picks its value class at import time), and rem
 
 Counters are cumulative over the whole run, warm-up included (`--warmup` resets only Locust's
 own stats): take increase() over the measured window in PromQL.
+
+On quitting, the master keeps serving for at most `--prometheus-linger` seconds: until a scrape by
+Prometheus (its User-Agent says so) has started after the final counts, and Locust's own CSV
+writer has rewritten its stats once more. So the final figures reach both, and no run waits
+longer than it must. That writer runs every `locust.stats.CSV_STATS_INTERVAL_SEC` (1 s); it is
+set to CSV_INTERVAL_S here, so the wait is short (the `_stats_history.csv` then has a row per
+CSV_INTERVAL_S, with the same columns).
 """
 
 import atexit
@@ -32,6 +39,7 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
 os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 import gevent  # noqa: E402 - after the multiprocess directory is set
+import locust.stats  # noqa: E402
 import psutil  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 from locust import events  # noqa: E402
@@ -47,6 +55,9 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 9646
 CPU_SAMPLE_INTERVAL_S = 1.0
 WORKER_EXIT_WAIT_S = 30.0  # how long the master waits for worker processes to exit before lingering
+CSV_INTERVAL_S = 0.25
+PROMETHEUS_USER_AGENT = "Prometheus/"  # how Prometheus's scrapes introduce themselves
+LINGER_POLL_S = 0.05
 
 REQUEST_LABELS = ("scenario", "name", "method")
 
@@ -79,10 +90,13 @@ CPU = Gauge(
     multiprocess_mode="liveall",
 )
 
+locust.stats.CSV_STATS_INTERVAL_SEC = CSV_INTERVAL_S  # read by Locust's CSV writer at every round
+
 logger = logging.getLogger(__name__)
 _children: dict[tuple[str, str, str], tuple[Counter, Counter, Histogram]] = {}
 _server: WSGIServer | None = None
 _test_running = False
+_last_prometheus_scrape = 0.0  # time.monotonic() at which the latest scrape by Prometheus started
 
 
 @events.init_command_line_parser.add_listener
@@ -162,8 +176,12 @@ def _on_quitting(environment, **_kwargs) -> None:
     linger = environment.parsed_options.prometheus_linger
     if linger:
         _wait_for_workers_to_exit()
-        logger.info(f"Serving final metrics at http://{HOST}:{_server.server_port}/metrics for {linger:g} s")
-        gevent.sleep(linger)
+        final = time.monotonic()  # every count is final from here on
+        deadline = final + linger
+        logger.info(f"Serving final metrics at http://{HOST}:{_server.server_port}/metrics for {linger:g} s at most")
+        csv_written = final + (CSV_INTERVAL_S + 0.1 if environment.parsed_options.csv_prefix else 0)
+        while time.monotonic() < deadline and (_last_prometheus_scrape <= final or time.monotonic() < csv_written):
+            gevent.sleep(LINGER_POLL_S)
     _server.stop(timeout=1)
 
 
@@ -183,6 +201,9 @@ def _metrics_app(runner):
     app = make_wsgi_app(registry)
 
     def metrics(environ, start_response):
+        global _last_prometheus_scrape
+        if environ.get("HTTP_USER_AGENT", "").startswith(PROMETHEUS_USER_AGENT):
+            _last_prometheus_scrape = time.monotonic()
         _forget_dead_processes(path)
         return app(environ, start_response)
 
@@ -205,6 +226,9 @@ class _UsersCollector:
         for name in sorted(chosen | {name for name, count in counts.items() if count}):
             users.add_metric([name], counts.get(name, 0))
         yield users
+        yield GaugeMetricFamily(
+            m.LOCUST_TEST_RUNNING, "1 from the test's start until its users have stopped, else 0.", value=_test_running
+        )
 
 
 def _forget_dead_processes(path: str) -> None:

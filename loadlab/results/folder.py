@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loadlab.errors import LoadlabError
+from loadlab.results.point import RunSummary
 
 DEFAULT_ROOT = Path("results")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
@@ -26,11 +27,15 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_text(path: Path, text: str) -> None:
     """Write whole or not at all: a reader never sees half a file, a crash never leaves one."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 @dataclass
@@ -50,8 +55,11 @@ class RunFolder:
 
     @classmethod
     def open(cls, root: Path, run_id: str) -> "RunFolder":
-        path = root / run_id
+        """The run `run_id` under `root`, or a path to a run folder given as `run_id`."""
+        path = Path(run_id) if (Path(run_id) / "summary.json").is_file() else root / run_id
         if not (path / "summary.json").is_file():
+            if path.is_dir():
+                raise LoadlabError(f"{path} is not a loadlab results folder (no summary.json)")
             runs = sorted(p.name for p in root.glob("*") if (p / "summary.json").is_file()) if root.is_dir() else []
             hint = f"; runs in {root}: {', '.join(runs[-5:])}" if runs else f"; no runs in {root}"
             raise LoadlabError(f"no run {run_id!r}{hint}")
@@ -70,8 +78,8 @@ class RunFolder:
     def write_config(self, config: dict[str, Any]) -> None:
         write_json(self.path / "config.json", config)
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        write_json(self.path / "summary.json", summary)
+    def write_summary(self, summary: RunSummary) -> None:
+        write_text(self.path / "summary.json", summary.to_json())
 
-    def summary(self) -> dict[str, Any]:
-        return json.loads((self.path / "summary.json").read_text())
+    def summary(self) -> RunSummary:
+        return RunSummary.read(self.path / "summary.json")

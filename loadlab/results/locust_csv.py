@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from loadlab.errors import FAILED, LoadlabError
+from loadlab.results.point import RampStep
 
 
 def read_locust_row(prefix: Path, name: str) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def read_locust_row(prefix: Path, name: str) -> dict[str, Any]:
     }
 
 
-def read_ramp_steps(prefix: Path) -> list[dict[str, Any]]:
+def read_ramp_steps(prefix: Path) -> list[RampStep]:
     """Throughput and latency at each user count of a ramp, from Locust's `_stats_history.csv`
     (one row a second): rps is the requests completed while the step lasted, over its length;
     p95 is Locust's rolling p95 at the step's end."""
@@ -59,12 +60,7 @@ def read_ramp_steps(prefix: Path) -> list[dict[str, Any]]:
             steps.append(step)
         step.update(t1=t, n1=total, p95_ms=None if row["95%"] == "N/A" else float(row["95%"]))
     return [
-        {
-            "users": s["users"],
-            "seconds": s["t1"] - s["t0"],
-            "rps": (s["n1"] - s["n0"]) / (s["t1"] - s["t0"]),
-            "p95_ms": s["p95_ms"],
-        }
+        RampStep(s["users"], s["t1"] - s["t0"], (s["n1"] - s["n0"]) / (s["t1"] - s["t0"]), s["p95_ms"])
         for s in steps
         if s["t1"] > s["t0"] and s["n1"] >= s["n0"]  # a one-row step has no length; a warm-up reset, no rate
     ]

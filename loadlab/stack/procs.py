@@ -8,11 +8,12 @@ SIGTERM from the kernel if loadlab itself dies, so no exit path leaves a server 
 import contextlib
 import ctypes
 import os
+import pwd
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -25,10 +26,41 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _as_user(user: str) -> Callable[[], None]:
+    """Like `_die_with_parent`, but the child also becomes `user` (which needs root).
+
+    The user and its groups are looked up here, in the parent: the child only makes system calls.
+    Credentials change before the parent-death signal is set, since changing them clears it.
+    """
+    pw = pwd.getpwnam(user)  # KeyError: no such user
+    uid, gid = pw.pw_uid, pw.pw_gid
+    groups = os.getgrouplist(pw.pw_name, gid)
+
+    def child() -> None:
+        os.setsid()
+        if (os.getuid(), os.geteuid()) != (uid, uid):
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return child
+
+
 def start(
-    cmd: Sequence[str], *, env: Mapping[str, str] | None = None, log: Path | None = None, cwd: Path | None = None
+    cmd: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
 ) -> subprocess.Popen:
-    """Start `cmd` as the leader of a new process group; its output goes to `log` (appended), or ours."""
+    """Start `cmd` as the leader of a new process group; its output goes to `log` (appended), or ours.
+
+    With `user`, the process runs as that user (with its groups): that needs root, unless it is us.
+    """
+    preexec = _die_with_parent if user is None else _as_user(user)
     out: IO | None = open(log, "ab") if log else None  # noqa: SIM115 - closed once the child has it
     try:
         return subprocess.Popen(
@@ -38,7 +70,7 @@ def start(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT if log else None,
-            preexec_fn=_die_with_parent,
+            preexec_fn=preexec,
         )
     finally:
         if out is not None:
@@ -52,7 +84,7 @@ def stop(proc: subprocess.Popen, timeout: float = 15.0) -> int | None:
         proc.wait(timeout)
     # Children may outlive a leader that exited first: give them the rest of the grace time.
     deadline = time.monotonic() + timeout
-    while _group_alive(proc.pid) and time.monotonic() < deadline:
+    while group_alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     _signal_group(proc.pid, signal.SIGKILL)
     try:
@@ -66,7 +98,7 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
@@ -91,3 +123,17 @@ def free_port(host: str = "127.0.0.1", preferred: int | None = None) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def free_ports(count: int, host: str = "127.0.0.1", first: int = 8100) -> list[int]:
+    """`count` free ports from `first` upwards, kept below the kernel's ephemeral range (32768 on):
+    a port picked ahead of its server must not be taken meanwhile as an outgoing connection's source."""
+    ports = []
+    for port in range(first, 32768):
+        if len(ports) == count:
+            break
+        if port_is_free(host, port):
+            ports.append(port)
+    if len(ports) < count:
+        raise OSError(f"fewer than {count} free ports on {host} from {first} to 32767")
+    return ports

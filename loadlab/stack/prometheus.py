@@ -27,10 +27,12 @@ from typing import Any, Self
 import httpx
 
 from loadlab import REPO
+from loadlab.contract.metrics import RUN_LABELS
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.stack import procs
 
 TEMPLATE = REPO / "prometheus" / "prometheus.yml.tmpl"
+RULES_FILE = REPO / "prometheus" / "rules" / "loadlab.rules.yml"
 BINARY = "prometheus"
 INSTALL_HINT = "apt-get install prometheus"
 PREFERRED_PORT = 9091  # 9090 is the packaged system Prometheus's
@@ -42,12 +44,10 @@ LOCUST_JOB = "locust"
 SELF_JOB = "prometheus"
 FILE_SD_JOBS = (TARGETS_JOB, LOCUST_JOB)
 
-# Labels every file_sd entry carries, on every series scraped from it.
-RUN_LABELS = ("run_id", "target", "server", "workers", "scenario")
 
 READY_TIMEOUT_S = 30.0
 HTTP_TIMEOUT_S = 10.0
-POLL_S = 0.2
+POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,17 @@ def find_binary(binary: str | os.PathLike[str] = BINARY) -> str:
     return path
 
 
-def render_config(self_address: str, targets_file: Path) -> str:
+def render_config(self_address: str, targets_file: Path, rules_file: Path = RULES_FILE) -> str:
     return string.Template(TEMPLATE.read_text()).substitute(
-        self_address=json.dumps(self_address), targets_file=json.dumps(str(targets_file))
+        self_address=json.dumps(self_address),
+        targets_file=json.dumps(str(targets_file)),
+        rules_file=json.dumps(str(rules_file)),
     )
+
+
+def render_reopened_config(rules_file: Path = RULES_FILE) -> str:
+    """A finished run's TSDB, reopened to be queried: the same rules, and no scrape job to add to it."""
+    return f"# A finished run's TSDB, reopened: nothing is scraped.\nrule_files:\n  - {json.dumps(str(rules_file))}\n"
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -111,11 +118,20 @@ class Prometheus:
     Use it as a context manager (`with Prometheus(dir) as prom:`) so every exit path stops it.
     """
 
-    def __init__(self, directory: Path, *, binary: str | os.PathLike[str] = BINARY, port: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        binary: str | os.PathLike[str] = BINARY,
+        port: int | None = None,
+        scrape: bool = True,
+    ) -> None:
+        """`scrape=False` reopens a finished run's TSDB to query it: nothing is scraped, so nothing is added."""
         self.binary = find_binary(binary)  # fail before anything else of a run is started
         self.directory = Path(directory).resolve()  # Prometheus runs with its own working directory
         self.port = port
-        self.config_file = self.directory / "prometheus.yml"
+        self.scrape = scrape
+        self.config_file = self.directory / ("prometheus.yml" if scrape else "reopened.yml")
         self.targets_file = self.directory / "targets.json"
         self.data_dir = self.directory / "data"
         self.log_file = self.directory / "prometheus.log"
@@ -156,15 +172,22 @@ class Prometheus:
         """Render the config, start Prometheus and return once `/-/ready` answers 200."""
         if self._proc is not None:
             raise LoadlabError("Prometheus is already started", FAILED)
+        if not self.scrape and not (self.data_dir.is_dir() and any(self.data_dir.iterdir())):
+            raise LoadlabError(f"no Prometheus data to reopen in {self.data_dir}")
+        if self.port is not None and not procs.port_is_free(HOST, self.port):
+            raise LoadlabError(f"port {self.port} on {HOST} is already in use; pick another port for Prometheus")
         self._take_lock()
         try:
             if self.port is None:
                 self.port = procs.free_port(HOST, preferred=PREFERRED_PORT)
             elif not procs.port_is_free(HOST, self.port):
                 raise LoadlabError(f"port {self.port} on {HOST} is already in use; pick another port for Prometheus")
-            self.config_file.write_text(render_config(self.address, self.targets_file))
-            if not self.targets_file.exists():
-                self.set_targets([])
+            if self.scrape:
+                self.config_file.write_text(render_config(self.address, self.targets_file))
+                if not self.targets_file.exists():
+                    self.set_targets([])
+            else:
+                self.config_file.write_text(render_reopened_config())
             self._proc = procs.start(self.command(), log=self.log_file, cwd=self.directory)
             self._http = httpx.Client(base_url=self.url, timeout=HTTP_TIMEOUT_S)
             self._wait_ready(timeout)
@@ -245,6 +268,13 @@ class Prometheus:
         """`/api/v1/targets` active targets: labels, scrapeUrl, health ("up", "down", "unknown"), lastError."""
         return self._api("/api/v1/targets", {"state": "active"})["activeTargets"]
 
+    def discovered(self, address: str, job: str = TARGETS_JOB) -> bool:
+        """Whether Prometheus scrapes `address` in `job` already (up or not): its first scrape is then at most
+        one scrape interval away from the moment the process listens."""
+        return any(
+            t["labels"].get("instance") == address and t["labels"].get("job") == job for t in self.active_targets()
+        )
+
     def wait_until_up(self, address: str, job: str = TARGETS_JOB, timeout: float = 30.0) -> dict[str, Any]:
         """Wait until Prometheus has discovered `address` in `job` and scraped it successfully."""
         deadline = time.monotonic() + timeout
@@ -263,16 +293,18 @@ class Prometheus:
     def wait_for_scrape(self, address: str, after: float, job: str = TARGETS_JOB, timeout: float = 30.0) -> float:
         """Wait until a successful scrape of `address` that started after `after` (Unix time) is queryable.
 
-        Everything the target counted before `after` is then in the TSDB. Returns that scrape's time.
+        Everything the process counted before `after` is then in the TSDB, even if it exited since
+        (its later scrapes fail). Returns that scrape's time.
         """
         selector = f'up{{job="{job}", instance="{address}"}}'
         deadline = time.monotonic() + timeout
         while True:
-            up = self.query(selector)
-            # The scrape time, not the evaluation time: timestamp() of a bare selector keeps it.
-            stamp = self.query(f"timestamp({selector})")
-            if up and stamp and up[0].value == 1 and stamp[0].value > after:
-                return stamp[0].value
+            window = f"{max(5, math.ceil(time.time() - after) + 5)}s"
+            scraped = [
+                t for series in self.samples(selector, window) for t, up in series.points if up == 1 and t > after
+            ]
+            if scraped:
+                return min(scraped)
             if time.monotonic() > deadline:
                 raise LoadlabError(f"no successful scrape of {job}/{address} within {timeout:g}s", FAILED)
             time.sleep(POLL_S)
@@ -298,6 +330,14 @@ class Prometheus:
         if not samples or not math.isfinite(samples[0].value):
             return None
         return samples[0].value
+
+    def samples(self, selector: str, window: str, time: float | datetime | None = None) -> list[Series]:
+        """The raw samples of `selector` over the last `window` (e.g. "30s"), with their scrape times."""
+        params = {"query": f"{selector}[{window}]"}
+        if time is not None:
+            params["time"] = _unix(time)
+        data = self._api("/api/v1/query", params)
+        return [Series(s["metric"], [(float(t), float(v)) for t, v in s["values"]]) for s in data["result"]]
 
     def query_range(self, promql: str, start: float | datetime, end: float | datetime, step: float) -> list[Series]:
         """Range query from `start` to `end` every `step` seconds: one Series per series."""

@@ -11,6 +11,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -22,6 +23,7 @@ from loadlab.stack import procs
 from loadlab.stack.servers import ServerSpec, server_command, upstream_command
 
 DB_CHECK_TIMEOUT_S = 3
+WAIT_POLL_S = 0.05
 
 
 def check_spec(spec: ServerSpec) -> None:
@@ -103,15 +105,13 @@ def run_foreground(cmd: list[str], env: dict[str, str]) -> int:
 
     def on_signal(signum, frame):
         nonlocal stopping
-        if not stopping:  # a second Ctrl-C must not cut the clean stop short
-            stopping = True
-            raise KeyboardInterrupt
+        stopping = True  # a second Ctrl-C must not cut the clean stop short
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        code = None
+        # Polled, not Popen.wait(): an exception raised inside wait() makes it wait 0.25 s more for the child.
+        while (code := proc.poll()) is None and not stopping:
+            time.sleep(WAIT_POLL_S)
     finally:
         procs.stop(proc)
         for sig, handler in previous.items():

@@ -1,0 +1,82 @@
+"""A run's settings and the points it measures, validated before anything starts."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadlab.config.scenarios import SCENARIOS, Scenario
+from loadlab.errors import LoadlabError
+from loadlab.judge import slo
+from loadlab.load.command import MODELS, LoadSpec
+
+
+@dataclass
+class RunConfig:
+    points: list[tuple]  # (scenario, target) or (scenario, target, users) to override --users for one point
+    server: str = "uvicorn-workers"
+    workers: int = 4
+    threads: int = 40
+    db_pool: int = 10
+    loop: str = "auto"
+    model: str = "closed"
+    users: int = 100
+    rate: float = 100.0
+    max_inflight: int = 1000
+    think_time_s: float = 0.0
+    duration_s: float = 15
+    warmup_s: float = 5
+    processes: int = 1
+    step_users: int = 10
+    step_seconds: float = 5
+    slo_file: str = str(slo.DEFAULT_FILE)
+    run_id: str = ""
+    results_root: str = "results"
+    suite: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def load(self, point: "Point") -> LoadSpec:
+        """How Locust offers load at `point`."""
+        return LoadSpec(
+            model=self.model,
+            users=point.users or self.users,
+            think_time_s=self.think_time_s,
+            rate=self.rate,
+            max_inflight=self.max_inflight,
+            step_users=self.step_users,
+            step_seconds=self.step_seconds,
+            processes=self.processes,
+        )
+
+    @property
+    def load_s(self) -> float:
+        """Seconds of load per point: warm-up and measured window."""
+        return self.warmup_s + self.duration_s
+
+
+@dataclass(frozen=True)
+class Point:
+    scenario: Scenario
+    target: str
+    users: int | None = None  # None: the run's --users
+
+    @property
+    def id(self) -> str:
+        return f"{self.target}-{self.scenario.name}"
+
+
+def plan(config: RunConfig) -> list[Point]:
+    """The points to measure, validated: unknown names list the valid ones."""
+    points = []
+    for scenario_name, target, *users in config.points:
+        scenario = SCENARIOS.get(scenario_name)
+        if scenario is None:
+            raise LoadlabError(f"unknown scenario {scenario_name!r}; valid: {', '.join(SCENARIOS)}")
+        if target not in scenario.targets:
+            continue  # e.g. the anti-patterns exist on the async target only
+        points.append(Point(scenario, target, *users))
+    if not points:
+        raise LoadlabError("nothing to measure: no scenario of those is served by those targets")
+    if config.model not in MODELS:
+        raise LoadlabError(f"unknown load model {config.model!r}; valid: {', '.join(MODELS)}")
+    if config.duration_s < 1 or config.warmup_s < 0 or config.users < 1 or config.rate <= 0:
+        raise LoadlabError("--duration must be at least 1s and --warmup at least 0; --users at least 1, --rate above 0")
+    return points

@@ -1,0 +1,82 @@
+"""The one place that builds a Locust command line: for `loadlab run`, the benchmarks and the tests.
+
+Imports no Locust: it runs in loadlab's process, Locust in a subprocess (see loadlab.load).
+"""
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCUSTFILES = {
+    "closed": "locustfiles/closed_model.py",
+    "open": "locustfiles/open_model.py",
+    "ramp": "locustfiles/closed_model.py,locustfiles/step_ramp.py",
+}
+MODELS = tuple(LOCUSTFILES)
+BASELINE_LOCUSTFILE = "locustfiles/baseline.py"  # a plain FastHttpUser: what the suite's additions are measured against
+STOP_TIMEOUT_S = 30  # users finish the request in flight: client and server counts then agree
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """How load is offered: the model and its settings (closed: users; open: rate; ramp: steps)."""
+
+    model: str = "closed"
+    users: int = 1  # closed; ramp: the last step's users
+    think_time_s: float = 0.0
+    rate: float = 10.0  # open: requests per second in total
+    max_inflight: int = 1000  # open
+    step_users: int = 10  # ramp
+    step_seconds: float = 5.0  # ramp
+    processes: int = 1
+
+
+def _headless(
+    locustfile: str, host: str, run_time_s: float, csv_prefix: Path | None, stop_timeout_s: float
+) -> list[str]:
+    """Locust's own options: headless against `host`, ending by itself after `run_time_s` (whole
+    seconds, rounded up: Locust's -t takes no fractions)."""
+    cmd = [sys.executable, "-m", "locust", "-f", locustfile, "--headless", "--host", host]
+    cmd += ["-t", f"{math.ceil(run_time_s)}s", "--stop-timeout", f"{stop_timeout_s:g}", "--loglevel", "WARNING"]
+    return cmd + (["--csv", str(csv_prefix)] if csv_prefix is not None else [])
+
+
+def command(
+    load: LoadSpec,
+    host: str,
+    scenario: str,
+    run_time_s: float,
+    *,
+    warmup_s: float = 0.0,
+    csv_prefix: Path | None = None,
+    prometheus_port: int = 0,
+    linger_s: float = 0.0,
+    stop_timeout_s: float = STOP_TIMEOUT_S,
+    start_file: Path | None = None,
+) -> list[str]:
+    """The suite's Locust on one scenario. Run it with the repository as working directory.
+    With `start_file`, the test waits until that file exists (see loadlab.load.gate)."""
+    cmd = _headless(LOCUSTFILES[load.model], host, run_time_s, csv_prefix, stop_timeout_s)
+    cmd += ["--scenario", scenario, "--warmup", f"{warmup_s:g}"]
+    if start_file is not None:
+        cmd += ["--start-file", str(start_file)]
+    cmd += ["--prometheus-port", str(prometheus_port), "--prometheus-linger", f"{linger_s:g}"]
+    if load.model == "open":
+        # one scheduler user per process is enough: the rate, not the users, sets the load
+        cmd += ["-u", str(load.processes), "-r", str(load.processes)]
+        cmd += ["--rate", f"{load.rate:g}", "--max-inflight", str(load.max_inflight)]
+    elif load.model == "ramp":
+        cmd += ["--step-users", str(load.step_users), "--step-seconds", f"{load.step_seconds:g}"]
+        cmd += ["--max-users", str(load.users), "--think-time", f"{load.think_time_s:g}"]
+    else:
+        cmd += ["-u", str(load.users), "-r", str(load.users), "--think-time", f"{load.think_time_s:g}"]
+    if load.processes > 1:
+        cmd += ["--processes", str(load.processes)]
+    return cmd
+
+
+def baseline_command(host: str, users: int, run_time_s: float, csv_prefix: Path | None = None) -> list[str]:
+    """A plain FastHttpUser on /hello with none of the suite's additions: the benchmarks' yardstick."""
+    cmd = _headless(BASELINE_LOCUSTFILE, host, run_time_s, csv_prefix, STOP_TIMEOUT_S)
+    return [*cmd, "-u", str(users), "-r", str(users)]

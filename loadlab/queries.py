@@ -1,0 +1,200 @@
+"""Every PromQL expression loadlab evaluates, as functions of a label selector and a window.
+
+The run summary, the dashboards, the rules and the report all build their queries here, so one
+figure means one expression everywhere. A selector is the inside of `{...}`, made by `selector()`
+from exact values (a run's point) or by `grafana_selector()` from template variables; a window is
+a PromQL range (`"12s"`, `"$__rate_interval"`).
+
+Counters are cumulative over a whole point, warm-up included; each function says which part of a
+point it covers.
+"""
+
+from loadlab.contract import metrics as m
+from loadlab.contract.metrics import ROUTE_LABEL, RUN_LABELS
+
+
+def _quote(value: str) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def selector(**labels: object) -> str:
+    """Exact matchers, e.g. `run_id="r1",target="sync"`; labels given as None are left out."""
+    unknown = set(labels) - {*RUN_LABELS, ROUTE_LABEL}
+    if unknown:
+        raise ValueError(f"not a run label: {', '.join(sorted(unknown))}")
+    return ",".join(f"{name}={_quote(value)}" for name, value in labels.items() if value is not None)
+
+
+def grafana_selector(*names: str) -> str:
+    """Regex matchers on Grafana template variables of the same names: `run_id=~"$run_id",...`."""
+    return ",".join(f'{name}=~"${name}"' for name in names)
+
+
+def _v(metric: str, sel: str) -> str:
+    """A vector selector: `metric{sel}`, or the bare name when there is nothing to select on."""
+    return f"{metric}{{{sel}}}" if sel else metric
+
+
+def _join(*parts: str) -> str:
+    return ",".join(p for p in parts if p)
+
+
+def _route(sel: str, route: str | None) -> str:
+    return _join(sel, f"{ROUTE_LABEL}={_quote(route)}") if route else sel
+
+
+# --- totals over a whole point ---
+# A range selector, not an instant one: Prometheus writes a staleness marker once a process has
+# exited, which would hide its last values from an instant selector.
+
+
+def server_requests_total(sel: str, window: str, route: str | None = None) -> str:
+    """Requests the target served in the point (all statuses)."""
+    return f"sum(last_over_time({_v(m.HTTP_REQUESTS, _route(sel, route))}[{window}]))"
+
+
+def client_requests_total(sel: str, window: str, route: str | None = None) -> str:
+    """Requests Locust completed in the point (success and failure); Locust names requests by route."""
+    name = _join(sel, f"name={_quote(route)}") if route else sel
+    return f"sum(last_over_time({_v(m.LOCUST_REQUESTS, name)}[{window}]))"
+
+
+def late_total(sel: str, window: str) -> str:
+    """Open model: requests sent later than their schedule allowed, in the point."""
+    return f"sum(last_over_time({_v(m.LOCUST_LATE, sel)}[{window}]))"
+
+
+# --- over a window (the measured part of a point, or a dashboard's rate interval) ---
+
+
+def server_requests_increase(sel: str, window: str, route: str | None = None) -> str:
+    return f"sum(increase({_v(m.HTTP_REQUESTS, _route(sel, route))}[{window}]))"
+
+
+def server_cpu_seconds(sel: str, window: str) -> str:
+    """CPU seconds every worker of the target used in the window."""
+    return f"sum(increase({_v(m.PROCESS_CPU, sel)}[{window}]))"
+
+
+def generator_cpu_max(sel: str, window: str) -> str:
+    """The busiest Locust process's CPU percent (100 = one core) at its peak in the window."""
+    return f"max(max_over_time({_v(m.LOCUST_CPU, sel)}[{window}]))"
+
+
+def histogram_quantile(histogram: str, q: float, sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """Quantile `q` of `histogram` (a base name) over the window, summed over the selected series."""
+    keep = ", ".join(("le", *by))
+    return f"histogram_quantile({q:g}, sum by ({keep}) (increase({_v(histogram + '_bucket', sel)}[{window}])))"
+
+
+def server_latency_quantile(q: float, sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    return histogram_quantile(m.HTTP_REQUEST_DURATION, q, sel, window, by)
+
+
+def client_latency_quantile(q: float, sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    return histogram_quantile(m.LOCUST_REQUEST_DURATION, q, sel, window, by)
+
+
+def scheduled_latency_quantile(q: float, sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """Open model: latency counted from each request's scheduled time."""
+    return histogram_quantile(m.LOCUST_SCHEDULED_DURATION, q, sel, window, by)
+
+
+def loop_lag_quantile(q: float, sel: str, window: str) -> str:
+    return histogram_quantile(m.EVENT_LOOP_LAG, q, sel, window)
+
+
+# --- rates and levels over time (dashboards, recording rules) ---
+# `by` keeps labels apart (e.g. RUN_LABELS + route); sel may hold Grafana variables.
+
+
+def _by(by: tuple[str, ...]) -> str:
+    return f" by ({', '.join(by)})" if by else ""
+
+
+def server_rps(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    return f"sum{_by(by)} (rate({_v(m.HTTP_REQUESTS, sel)}[{window}]))"
+
+
+def server_error_ratio(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """Share of the target's responses with a 5xx status; 0, not nothing, while there is no 5xx series."""
+    errors = _join(sel, 'status=~"5.."')
+    total = f"sum{_by(by)} (rate({_v(m.HTTP_REQUESTS, sel)}[{window}]))"
+    return f"(sum{_by(by)} (rate({_v(m.HTTP_REQUESTS, errors)}[{window}])) or {total} * 0) / {total}"
+
+
+def client_rps(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    return f"sum{_by(by)} (rate({_v(m.LOCUST_REQUESTS, sel)}[{window}]))"
+
+
+def client_error_ratio(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """Share of Locust's requests that failed (errors, timeouts, bad statuses)."""
+    failures = _join(sel, 'result="failure"')
+    return (
+        f"sum{_by(by)} (rate({_v(m.LOCUST_REQUESTS, failures)}[{window}])) / "
+        f"sum{_by(by)} (rate({_v(m.LOCUST_REQUESTS, sel)}[{window}]))"
+    )
+
+
+def late_share(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """Open model: share of requests sent later than their schedule allowed."""
+    return (
+        f"sum{_by(by)} (rate({_v(m.LOCUST_LATE, sel)}[{window}])) / "
+        f"sum{_by(by)} (rate({_v(m.LOCUST_SCHEDULED_DURATION + '_count', sel)}[{window}]))"
+    )
+
+
+def users(sel: str, by: tuple[str, ...] = ()) -> str:
+    return f"sum{_by(by)} ({_v(m.LOCUST_USERS, sel)})"
+
+
+def test_running(sel: str, by: tuple[str, ...] = ()) -> str:
+    """1 while a point's users run: the points' start and end, for annotations and alert scoping."""
+    return f"max{_by(by)} ({_v(m.LOCUST_TEST_RUNNING, sel)})"
+
+
+def generator_cpu(sel: str, by: tuple[str, ...] = ()) -> str:
+    """The busiest Locust process's CPU percent (100 = one core)."""
+    return f"max{_by(by)} ({_v(m.LOCUST_CPU, sel)})"
+
+
+def gauge_sum(metric: str, sel: str, by: tuple[str, ...] = ()) -> str:
+    """A target gauge summed over its live workers (in flight, threadpool, DB pool, workers)."""
+    return f"sum{_by(by)} ({_v(metric, sel)})"
+
+
+def worker_cpu_percent(sel: str, window: str, by: tuple[str, ...] = ("pid",)) -> str:
+    return f"100 * sum{_by(by)} (rate({_v(m.PROCESS_CPU, sel)}[{window}]))"
+
+
+def worker_rss_bytes(sel: str, by: tuple[str, ...] = ("pid",)) -> str:
+    return f"sum{_by(by)} ({_v(m.PROCESS_RSS, sel)})"
+
+
+def latency_heatmap(histogram: str, sel: str, window: str) -> str:
+    """Observations per bucket and second, for a heatmap of the histogram's buckets."""
+    return f"sum by (le) (rate({_v(histogram + '_bucket', sel)}[{window}]))"
+
+
+def histogram_quantile_rate(histogram: str, q: float, sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """Quantile `q` over a sliding window (rate: the same as increase for quantiles, cheaper to read)."""
+    keep = ", ".join(("le", *by))
+    return f"histogram_quantile({q:g}, sum by ({keep}) (rate({_v(histogram + '_bucket', sel)}[{window}])))"
+
+
+def server_cpu_ms_per_request(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """Milliseconds of the target's CPU per request served, over the window."""
+    return (
+        f"1000 * sum{_by(by)} (rate({_v(m.PROCESS_CPU, sel)}[{window}])) / "
+        f"sum{_by(by)} (rate({_v(m.HTTP_REQUESTS, sel)}[{window}]))"
+    )
+
+
+def recorded(name: str, sel: str) -> str:
+    """A series recorded by a rule of loadlab.rules, selected."""
+    return _v(name, sel)
+
+
+def arrival_rate(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """Open model: requests per second of the schedule (counted as each completes)."""
+    return f"sum{_by(by)} (rate({_v(m.LOCUST_SCHEDULED_DURATION + '_count', sel)}[{window}]))"

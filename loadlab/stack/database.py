@@ -1,0 +1,35 @@
+"""Which PostgreSQL a run's targets use: the configured one, or a private one started for the run.
+
+`LOADLAB_DATABASE_URL` set: that database, and a clear error from the target if it does not
+answer. Not set: the targets' default URL (libpq's PGHOST/PGPORT apply to it, as to any client)
+if a server answers there; else a private PostgreSQL (`loadlab.stack.postgres`) for this run
+only, on a free port on 127.0.0.1, stopped and deleted when the run ends.
+"""
+
+import os
+import shutil
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from loadlab.contract.messages import redact
+from loadlab.contract.settings import DATABASE_URL_ENV, Settings
+
+
+def for_run(stack: ExitStack, log: Path) -> tuple[str | None, str | None]:
+    """(URL the targets must be given, a line telling the user why) — (None, None) when they use their own."""
+    if DATABASE_URL_ENV in os.environ:
+        return None, None
+    from loadlab.stack import postgres  # only when no database was configured
+
+    default = Settings().database_url
+    if postgres.answers(default):
+        return None, None
+    # Under /tmp, not the results folder: as root the server runs as the `postgres` user, which must reach it.
+    directory = Path(tempfile.mkdtemp(prefix="loadlab-postgres-"))
+    stack.callback(shutil.rmtree, directory, ignore_errors=True)
+    server = stack.enter_context(postgres.PrivatePostgres(directory, log=log))
+    return server.url, (
+        f"no PostgreSQL answers at {redact(default)} and {DATABASE_URL_ENV} is not set: "
+        f"started a private one at {server.url} for this run"
+    )

@@ -1,0 +1,47 @@
+"""`loadlab prometheus <run_id>`: a finished run's TSDB served again, so any Grafana can show it.
+
+Nothing is scraped (the run's data stays as it was); the rules are loaded, so the recording rules'
+names resolve for new evaluations. Ctrl-C or SIGTERM stops it.
+"""
+
+import signal
+import time
+from datetime import UTC, datetime
+
+from loadlab.results.folder import RunFolder
+from loadlab.stack.prometheus import Prometheus
+
+DATASOURCE_UID = "loadlab-prometheus"  # the uid grafana/provisioning gives the datasource, which every panel names
+POLL_S = 0.5
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def serve(folder: RunFolder, port: int | None) -> int:
+    summary = folder.summary()
+    prometheus = Prometheus(folder.path / "prometheus", port=port, scrape=False)
+
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    with prometheus:
+        end = summary.ended_at or max((p.ended_at for p in summary.points), default=summary.started_at)
+        start_ms, end_ms = int(summary.started_at * 1000) - 10_000, int(end * 1000) + 10_000
+        print(f"loadlab: run {summary.run_id} ({summary.status}, {len(summary.points)} points) served read-only")
+        print(f"  Prometheus  {prometheus.url}  (data: {prometheus.data_dir})")
+        print(f"  time range  {_iso(summary.started_at)} to {_iso(end)}")
+        print(
+            f"  Grafana     point a Prometheus datasource with uid {DATASOURCE_UID} at {prometheus.url}, then open "
+            f"/d/loadlab-overview?from={start_ms}&to={end_ms}&var-run_id={summary.run_id}"
+        )
+        print("  Ctrl-C stops it.", flush=True)
+        try:
+            while prometheus.running:
+                time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            return 0
+    print("loadlab: Prometheus exited on its own; see its log", flush=True)
+    return 1
