@@ -4,13 +4,14 @@ waited on until they answer, so a run never loads a server that is not up."""
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
 
 import httpx
 
+from loadlab.contract import metrics
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.stack import procs
 from loadlab.stack.servers import ServerSpec
@@ -50,8 +51,9 @@ def start(
     log: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = READY_TIMEOUT_S,
+    ready: Callable[[httpx.Response], bool] = lambda response: True,
 ) -> Service:
-    """Run `loadlab ARGS` and wait until `url + ready_path` answers below 500."""
+    """Run `loadlab ARGS` and wait until `url + ready_path` answers below 500 and `ready` holds."""
     log.parent.mkdir(parents=True, exist_ok=True)
     service = Service(name, procs.start([*LOADLAB, *args], env={**os.environ, **(env or {})}, log=log), url, log)
     deadline = time.monotonic() + timeout
@@ -64,7 +66,8 @@ def start(
                 FAILED,
             )
         try:
-            if httpx.get(url + ready_path, timeout=2).status_code < 500:
+            response = httpx.get(url + ready_path, timeout=2)
+            if response.status_code < 500 and ready(response):
                 return service
         except httpx.HTTPError:
             pass
@@ -96,7 +99,22 @@ def start_target(
         str(db_pool),
     ]
     # /metrics is ready as soon as the app is, and scraping it does not count as a request.
-    return start(f"{spec.target} target", args, spec.url, "/metrics", log, env)
+    return start(f"{spec.target} target", args, spec.url, "/metrics", log, env, ready=all_workers_up(spec.workers))
+
+
+def all_workers_up(workers: int) -> Callable[[httpx.Response], bool]:
+    """Ready once every worker has started, not just the first: load offered earlier lands on the
+    workers already up, and keep-alive connections stay there for the whole point (seen: a sync
+    io-db point at 100 rps, one worker's DB pool, instead of 400). The live-workers gauge is absent
+    when the target runs without instrumentation; then the first answer has to do."""
+
+    def ready(response: httpx.Response) -> bool:
+        for line in response.text.splitlines():
+            if line.startswith(metrics.WORKERS + "{"):
+                return float(line.rsplit(" ", 1)[1]) >= workers
+        return True
+
+    return ready
 
 
 def start_upstream(port: int, log: Path, host: str = "127.0.0.1") -> Service:
