@@ -61,6 +61,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--warmup", dest="warmup_s", type=_duration, help="load before measuring (5, 5s, 1m)")
     p.add_argument("--processes", type=_int, help="Locust processes (default 1)")
+    p.add_argument(
+        "--locust-workers",
+        dest="locust_workers",
+        type=_int,
+        help="wait for this many `locust --worker` processes started apart (the compose stack's)",
+    )
     p.add_argument("--step-users", dest="step_users", type=_int, help="ramp: users added per step")
     p.add_argument("--step-seconds", dest="step_seconds", type=_duration, help="ramp: how long each step lasts (10s)")
     p.add_argument("--slo", dest="slo_file", help="SLO file (default slo.toml)")
@@ -96,6 +102,7 @@ def _run_config(args: argparse.Namespace):
         "duration_s",
         "warmup_s",
         "processes",
+        "locust_workers",
         "step_users",
         "step_seconds",
         "slo_file",

@@ -44,6 +44,7 @@ from loadlab.results.folder import RunFolder
 from loadlab.results.locust_csv import read_locust_row, read_ramp_steps
 from loadlab.results.point import PhaseTiming, PointResult, RunSummary
 from loadlab.stack import database, procs, services
+from loadlab.stack.placement import MASTER_PORT, Placement
 from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, Prometheus, ScrapeTarget, find_binary
 from loadlab.stack.servers import ServerSpec
 
@@ -51,7 +52,9 @@ LINGER_S = 5.0  # at most: Locust serves its final counts until Prometheus has s
 STOP_POLL_S = 0.1
 TICK_S = 0.5
 HOST = "127.0.0.1"
-WARMUP_FOR_FIRST_SCRAPE_S = 2.0  # a warm-up this long holds a target's first scrape (1 s interval)
+WARMUP_FOR_FIRST_SCRAPE_S = 2.0
+WORKERS_TIMEOUT_S = 60.0  # how long a Locust master waits for workers started apart (--locust-workers)
+WORKERS_TIMEOUT_ENV = "LOADLAB_WORKERS_TIMEOUT_S"  # a warm-up this long holds a target's first scrape (1 s interval)
 
 log = logging.getLogger("loadlab.run")
 
@@ -104,11 +107,12 @@ def slots(config: RunConfig, run_id: str, points: list[Point]) -> list[Slot]:
 @dataclass
 class Upcoming:
     """A point's processes, started while the point before it drains: its target, and its Locust
-    waiting at the gate (loadlab.load.gate) until the target is healthy."""
+    waiting at the gate (loadlab.load.gate) until the target is healthy. A Locust whose workers run
+    apart starts only once the last one has quit: there is one master port, which the workers know."""
 
     slot: Slot
     target: Future
-    locust: subprocess.Popen
+    locust: subprocess.Popen | None
 
 
 class Run:
@@ -122,6 +126,7 @@ class Run:
         self._locusts: list[subprocess.Popen] = []
         self.interrupted = False  # Ctrl-C came while a finished point was being summarized
         self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loadlab-stack")
+        self.placement = Placement.from_env()
 
     # --- the stack ---
 
@@ -134,6 +139,7 @@ class Run:
             log.info(why)
         self.prometheus = Prometheus(self.folder.path / "prometheus")
         self.prometheus.set_targets(t for s in run_slots for t in s.scrape_targets())
+        self.placement.publish(t for s in run_slots for t in s.scrape_targets())
         self.stack.enter_context(self.prometheus)
         self.upstream = services.start_upstream(procs.free_port(preferred=8010), self.folder.log("upstream"))
         self.stack.callback(self.upstream.stop)
@@ -142,7 +148,9 @@ class Run:
 
     def _start_target(self, slot: Slot) -> services.Service:
         c = self.config
-        spec = ServerSpec(slot.point.target, c.server, c.workers, port=slot.target_port, loop=c.loop)
+        spec = ServerSpec(
+            slot.point.target, c.server, c.workers, host=self.placement.bind, port=slot.target_port, loop=c.loop
+        )
         log_file = self.folder.log(f"{slot.point.id}-target")
         target = services.start_target(spec, log_file, c.threads, c.db_pool, env=self.env)
         self._targets.append(target)
@@ -164,6 +172,8 @@ class Run:
             prometheus_port=slot.locust_port,
             linger_s=LINGER_S,
             start_file=self._gate(slot),
+            bind=self.placement.bind,
+            master_port=MASTER_PORT,
         )
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO)
@@ -174,7 +184,8 @@ class Run:
         return self.folder.path / "locust" / f"{slot.point.id}.start"
 
     def _start_point(self, slot: Slot) -> Upcoming:
-        return Upcoming(slot, self.background.submit(self._start_target, slot), self._start_locust(slot))
+        locust = None if self.config.locust_workers else self._start_locust(slot)
+        return Upcoming(slot, self.background.submit(self._start_target, slot), locust)
 
     def _stop_all(self) -> None:
         for locust in self._locusts:
@@ -258,15 +269,20 @@ class Run:
         """Open Locust's gate and run it until its users have stopped; return (Unix start, Unix stop, partial).
 
         A target that dies ends the run; Ctrl-C stops Locust gracefully and marks the point partial."""
-        c, slot, locust = self.config, upcoming.slot, upcoming.locust
+        c, slot = self.config, upcoming.slot
         point = slot.point
         log_file = self.folder.log(f"{point.id}-locust")
+        if upcoming.locust is None:
+            upcoming.locust = self._start_locust(slot)
+        locust = upcoming.locust
         if locust.poll() is not None:
             raise LoadlabError(
                 f"Locust exited with status {locust.returncode} before its start; see {log_file}", FAILED
             )
-        started, start = time.time(), time.monotonic()
         self._gate(slot).touch()  # the target answers its health check: load from now on
+        if c.locust_workers:
+            self._wait_for_workers(locust, slot)  # the master starts the test once they have all connected
+        started, start = time.time(), time.monotonic()
         planned_end = start + c.load_s
         deadline = planned_end + 60 + LINGER_S
         partial = False
@@ -302,6 +318,21 @@ class Run:
         if not partial and code not in (0, 1):  # 1: some requests failed, which the result reports
             raise LoadlabError(f"Locust exited with status {code}; see {log_file}", FAILED)
         return started, stopped_at, partial
+
+    def _wait_for_workers(self, locust: subprocess.Popen, slot: Slot) -> None:
+        """Until Locust's test runs: its master has seen --expect-workers workers connect."""
+        timeout = float(os.environ.get(WORKERS_TIMEOUT_ENV, WORKERS_TIMEOUT_S))
+        self.progress.phase(slot.title, f"waiting for {self.config.locust_workers} Locust workers")
+        deadline = time.monotonic() + timeout
+        while not locust_test_running(f"http://{slot.locust_address}"):
+            if locust.poll() is not None or time.monotonic() > deadline:
+                procs.stop(locust)
+                raise LoadlabError(
+                    f"Locust's master did not see {self.config.locust_workers} workers within {timeout:g}s "
+                    f"(are the locust-worker containers up? see {self.folder.log(slot.point.id + '-locust')})",
+                    FAILED,
+                )
+            time.sleep(STOP_POLL_S)
 
     def _wait_until_up(self, slot: Slot, target: services.Service) -> None:
         """Until Prometheus has scraped the target; a target that died meanwhile is named as such."""

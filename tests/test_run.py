@@ -5,7 +5,9 @@ import math
 import os
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -357,3 +359,74 @@ def test_ramp_reports_throughput_at_each_step(tmp_path):
     assert steps[2]["rps"] >= 2 * steps[0]["rps"]
     assert e["requests"] == e["server_requests"]
     assert "ramp steps: 2 users" in result.stdout
+
+
+def _keep_locust_workers(count: int, stop: threading.Event, logs: Path) -> list[threading.Thread]:
+    """`count` Locust workers started apart from the master, each restarted when its master quits
+    (as the compose stack's restart policy does), with their own metrics directories."""
+
+    def keep(i: int) -> None:
+        while not stop.is_set():
+            with tempfile.TemporaryDirectory() as metrics_dir:
+                env = {**os.environ, "LOADLAB_FORWARD_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+                cmd = [sys.executable, "-m", "locust", "--worker", "-f", "-", "--master-host", "127.0.0.1"]
+                proc = procs.start(cmd, env=env, log=logs / f"worker-{i}.log")
+                while proc.poll() is None and not stop.is_set():
+                    time.sleep(0.1)
+                procs.stop(proc)
+
+    threads = [threading.Thread(target=keep, args=(i,), daemon=True) for i in range(count)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def test_locust_workers_started_apart_forward_their_counts_to_the_master(tmp_path):
+    """The compose stack's mode: the run's Locust is the master of workers it did not start."""
+    stop = threading.Event()
+    threads = _keep_locust_workers(2, stop, tmp_path)
+    try:
+        result = loadlab_run(
+            tmp_path,
+            "apart",
+            "--scenario",
+            "io-sleep,blocking-sleep",
+            "--target",
+            "async",
+            "--users",
+            "10",
+            "--duration",
+            "4s",
+            "--locust-workers",
+            "2",
+            *SHORT,
+        )
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert result.returncode == 0, result.stderr + result.stdout
+    points = summary(tmp_path, "apart")["points"]
+    assert [p["point"] for p in points] == ["async-io-sleep", "async-blocking-sleep"]
+    for p in points:
+        # both workers' requests, the blocking point's slow last ones included, reach the master's counters
+        assert p["requests"] > 0
+        assert p["requests"] == p["client_requests"] == p["server_requests"], p
+        assert 0 < p["generator_cpu_max"] < 100
+
+
+def test_a_run_whose_locust_workers_never_come_says_so(tmp_path):
+    result = loadlab_run(
+        tmp_path,
+        "noworkers",
+        "--scenario",
+        "io-sleep",
+        "--target",
+        "async",
+        "--locust-workers",
+        "2",
+        *SHORT,
+        env={"LOADLAB_WORKERS_TIMEOUT_S": "5"},
+    )
+    assert result.returncode == 1
+    assert "did not see 2 workers" in result.stderr and "Traceback" not in result.stderr

@@ -25,6 +25,7 @@ class RunConfig:
     duration_s: float = 15
     warmup_s: float = 5
     processes: int = 1
+    locust_workers: int = 0  # Locust workers started apart, e.g. the compose stack's (0: none)
     step_users: int = 10
     step_seconds: float = 5
     slo_file: str = str(slo.DEFAULT_FILE)
@@ -44,6 +45,7 @@ class RunConfig:
             step_users=self.step_users,
             step_seconds=self.step_seconds,
             processes=self.processes,
+            workers=self.locust_workers,
         )
 
     @property

@@ -30,6 +30,7 @@ class LoadSpec:
     step_users: int = 10  # ramp
     step_seconds: float = 5.0  # ramp
     processes: int = 1
+    workers: int = 0  # Locust workers started apart (the compose stack's): this Locust is their master
 
 
 def _headless(
@@ -54,17 +55,25 @@ def command(
     linger_s: float = 0.0,
     stop_timeout_s: float = STOP_TIMEOUT_S,
     start_file: Path | None = None,
+    bind: str = "127.0.0.1",
+    master_port: int = 5557,
 ) -> list[str]:
     """The suite's Locust on one scenario. Run it with the repository as working directory.
-    With `start_file`, the test waits until that file exists (see loadlab.load.gate)."""
+    With `start_file`, the test waits until that file exists (see loadlab.load.gate). With
+    `load.workers`, it is the master of that many `locust --worker -f -` processes, which connect to
+    `bind`:`master_port` and forward their counts (see loadlab.load.distributed)."""
     cmd = _headless(LOCUSTFILES[load.model], host, run_time_s, csv_prefix, stop_timeout_s)
-    cmd += ["--scenario", scenario, "--warmup", f"{warmup_s:g}"]
+    cmd += ["--scenario", scenario, "--warmup", f"{warmup_s:g}", "--prometheus-host", bind]
+    if load.workers:
+        cmd += ["--master", "--expect-workers", str(load.workers)]
+        cmd += ["--master-bind-host", bind, "--master-bind-port", str(master_port)]
     if start_file is not None:
         cmd += ["--start-file", str(start_file)]
     cmd += ["--prometheus-port", str(prometheus_port), "--prometheus-linger", f"{linger_s:g}"]
     if load.model == "open":
         # one scheduler user per process is enough: the rate, not the users, sets the load
-        cmd += ["-u", str(load.processes), "-r", str(load.processes)]
+        schedulers = max(load.processes, load.workers)
+        cmd += ["-u", str(schedulers), "-r", str(schedulers)]
         cmd += ["--rate", f"{load.rate:g}", "--max-inflight", str(load.max_inflight)]
     elif load.model == "ramp":
         cmd += ["--step-users", str(load.step_users), "--step-seconds", f"{load.step_seconds:g}"]

@@ -6,9 +6,10 @@ below; it is imported only inside Locust processes (the locustfiles import it).
 Design: prometheus_client's multiprocess mode, as in the targets. Every Locust process - the
 master and each worker that `--processes N` forks - writes its samples to memory-mapped files in
 `PROMETHEUS_MULTIPROC_DIR`; the master (or the local runner) alone serves `/metrics`, which merges
-the files of all processes, so one scrape shows the totals. The caller sets the directory and
-wipes it before starting Locust; when it is unset, a fresh temporary one is made here, before
-prometheus_client is imported (it picks its value class at import time), and removed at exit.
+the files of all processes, so one scrape shows the totals. Workers started apart from the master
+(other containers or machines) send theirs to it instead: see loadlab.load.distributed. The
+caller sets the directory and wipes it before starting Locust; when it is unset, a fresh temporary
+one is made here, before prometheus_client is imported (it picks its value class at import time), and removed at exit.
 
 Counters are cumulative over the whole run, warm-up included (`--warmup` resets only Locust's
 own stats): take increase() over the measured window in PromQL.
@@ -49,9 +50,10 @@ from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
 from loadlab.contract import metrics as m  # noqa: E402
 from loadlab.contract.multiproc import alive, live_pids  # noqa: E402
+from loadlab.load import distributed  # noqa: E402
 from loadlab.load.options import abort, number  # noqa: E402
 
-HOST = "127.0.0.1"
+HOST = "127.0.0.1"  # default of --prometheus-host
 DEFAULT_PORT = 9646
 CPU_SAMPLE_INTERVAL_S = 1.0
 WORKER_EXIT_WAIT_S = 30.0  # how long the master waits for worker processes to exit before lingering
@@ -106,7 +108,13 @@ def _add_options(parser) -> None:
         "--prometheus-port",
         type=number("--prometheus-port", int, 0),
         default=DEFAULT_PORT,
-        help=f"serve client metrics at http://{HOST}:PORT/metrics from the master (0: off; default {DEFAULT_PORT})",
+        help=f"serve client metrics at http://HOST:PORT/metrics from the master (0: off; default {DEFAULT_PORT})",
+    )
+    group.add_argument(
+        "--prometheus-host",
+        default=HOST,
+        metavar="HOST",
+        help=f"the interface the client metrics are served on (default {HOST}; 0.0.0.0 inside a container)",
     )
     group.add_argument(
         "--prometheus-linger",
@@ -143,15 +151,24 @@ def record_scheduled(scenario: str, name: str, method: str, seconds: float, late
 def _on_init(environment, runner, **_kwargs) -> None:
     global _server
     gevent.spawn(_sample_cpu)
-    port = environment.parsed_options.prometheus_port
-    if isinstance(runner, WorkerRunner) or not port:
+    if isinstance(runner, WorkerRunner):
+        if (
+            distributed.forwarding()
+        ):  # a worker apart from the master: its counts travel to it (loadlab.load.distributed)
+            distributed.start_sending(runner, os.environ["PROMETHEUS_MULTIPROC_DIR"])
         return
-    _server = WSGIServer((HOST, port), _metrics_app(runner), log=None)
+    if isinstance(runner, MasterRunner):
+        runner.register_message(distributed.MESSAGE, distributed.on_message)
+    port = environment.parsed_options.prometheus_port
+    if not port:
+        return
+    host = environment.parsed_options.prometheus_host
+    _server = WSGIServer((host, port), _metrics_app(runner), log=None)
     try:
         _server.start()
     except OSError as exc:
-        abort(f"cannot serve metrics on {HOST}:{port} ({os.strerror(exc.errno or 0)}); pick another --prometheus-port")
-    logger.info(f"Prometheus metrics at http://{HOST}:{port}/metrics")
+        abort(f"cannot serve metrics on {host}:{port} ({os.strerror(exc.errno or 0)}); pick another --prometheus-port")
+    logger.info(f"Prometheus metrics at http://{host}:{port}/metrics")
 
 
 @events.test_start.add_listener
@@ -161,8 +178,12 @@ def _on_test_start(**_kwargs) -> None:
 
 
 @events.test_stop.add_listener
-def _on_test_stop(**_kwargs) -> None:
+def _on_test_stop(environment, **_kwargs) -> None:
     global _test_running
+    if isinstance(environment.runner, WorkerRunner):
+        if distributed.forwarding():  # before Locust's client_stopped: the master has it when its own test stops
+            distributed.send(environment.runner, os.environ["PROMETHEUS_MULTIPROC_DIR"], final=True)
+        return
     _test_running = False
 
 
@@ -176,9 +197,11 @@ def _on_quitting(environment, **_kwargs) -> None:
     linger = environment.parsed_options.prometheus_linger
     if linger:
         _wait_for_workers_to_exit()
+        if isinstance(runner, MasterRunner):
+            distributed.wait_for_finals()
         final = time.monotonic()  # every count is final from here on
         deadline = final + linger
-        logger.info(f"Serving final metrics at http://{HOST}:{_server.server_port}/metrics for {linger:g} s at most")
+        logger.info(f"Serving final metrics on port {_server.server_port} for {linger:g} s at most")
         csv_written = final + (CSV_INTERVAL_S + 0.1 if environment.parsed_options.csv_prefix else 0)
         while time.monotonic() < deadline and (_last_prometheus_scrape <= final or time.monotonic() < csv_written):
             gevent.sleep(LINGER_POLL_S)
@@ -196,7 +219,7 @@ def _sample_cpu() -> None:
 def _metrics_app(runner):
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path)
+    registry.register(_Merged(path))
     registry.register(_UsersCollector(runner))
     app = make_wsgi_app(registry)
 
@@ -208,6 +231,16 @@ def _metrics_app(runner):
         return app(environ, start_response)
 
     return metrics
+
+
+class _Merged:
+    """This machine's Locust processes (the multiprocess files) plus what workers elsewhere forwarded."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self):
+        return distributed.merged(multiprocess.MultiProcessCollector(None, self.path).collect())
 
 
 class _UsersCollector:

@@ -33,7 +33,8 @@ class ServerSpec:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where this machine reaches it: a server on every interface (0.0.0.0) answers on loopback too."""
+        return f"http://{'127.0.0.1' if self.host == '0.0.0.0' else self.host}:{self.port}"
 
 
 def server_command(spec: ServerSpec) -> list[str]:
