@@ -20,11 +20,10 @@ import pytest
 from loadlab import REPO, rules
 from loadlab.dashboards import dashboards, panel_queries
 from loadlab.stack import procs
+from tests.dashboard_queries import empty_panels, substitute
 from tests.helpers import LOADLAB, wait_http
 
 RUN_ID = "dash"
-RATE_INTERVAL = "4s"  # Grafana: max(4 x scrape interval, $__interval + scrape interval) with a 1 s interval
-INTERVAL = "1s"
 LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+),\s*(?P<label>\w+)\)$")
 METRIC = re.compile(r"(?<![\w$])(?:loadlab_[a-z_]+|locust_[a-z_]+|[a-z][a-z_]*:[a-z0-9_:]+)\b")
 
@@ -57,45 +56,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         assert not procs.group_alive(proc.pid)
 
 
-def substitute(expr: str, run_range_s: int) -> str:
-    expr = expr.replace("$__rate_interval", RATE_INTERVAL).replace("$__interval", INTERVAL)
-    expr = expr.replace("$__range", f"{run_range_s}s").replace("$run_id", RUN_ID)
-    return re.sub(r"\$[a-z_]+", ".*", expr)  # every other variable: "All", whose value is .*
-
-
-def evaluate(url: str, expr: str, start: float, end: float, instant: bool) -> list:
-    if instant:
-        params = {"query": expr, "time": f"{end:.3f}"}
-        body = httpx.get(f"{url}/api/v1/query", params=params, timeout=30).json()
-    else:
-        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": "1"}
-        body = httpx.get(f"{url}/api/v1/query_range", params=params, timeout=30).json()
-    assert body["status"] == "success", f"{body.get('error')}: {expr}"
-    return [s for s in body["data"]["result"] if any(v != "NaN" for v in _values(s))]
-
-
-def _values(series: dict) -> list[str]:
-    return [v for _, v in series["values"]] if "values" in series else [series["value"][1]]
-
-
 def test_every_panel_query_returns_data_from_the_run(served):
     url, summary = served
     start = min(p["started_at"] for p in summary["points"]) - 5
     end = max(p["ended_at"] for p in summary["points"]) + 5
-    empty = []
-    checked = 0
-    for dashboard in dashboards():
-        targets = {
-            (panel_title, expr): any(
-                t.get("instant") for p in _all_panels(dashboard) for t in p.get("targets", []) if t.get("expr") == expr
-            )
-            for panel_title, expr in panel_queries(dashboard)
-        }
-        annotations = [a["expr"] for a in dashboard["annotations"]["list"] if a.get("expr")]
-        for (panel_title, expr), instant in [*targets.items(), *((("annotation", a), False) for a in annotations)]:
-            checked += 1
-            if not evaluate(url, substitute(expr, round(end - start)), start, end, instant):
-                empty.append(f"{dashboard['title']} / {panel_title}: {expr}")
+    checked, empty = empty_panels(url, RUN_ID, start, end)
     assert checked > 30
     assert empty == []
 
@@ -106,7 +71,7 @@ def test_every_template_variable_lists_values(served):
         for variable in dashboard["templating"]["list"]:
             match = LABEL_VALUES.match(variable["query"])
             assert match, variable["query"]
-            selector = substitute(match["selector"], 60)
+            selector = substitute(match["selector"], RUN_ID, 60)
             response = httpx.get(
                 f"{url}/api/v1/label/{match['label']}/values", params={"match[]": selector}, timeout=30
             ).json()
@@ -133,15 +98,6 @@ def test_a_typo_in_a_metric_name_would_be_caught(served):
     stored = set(httpx.get(f"{url}/api/v1/label/__name__/values", timeout=30).json()["data"])
     assert "loadlab_http_requests_total" in stored
     assert "loadlab_http_request_total" not in stored
-
-
-def _all_panels(dashboard: dict) -> list[dict]:
-    panels, found = list(dashboard.get("panels", [])), []
-    while panels:
-        panel = panels.pop(0)
-        found.append(panel)
-        panels.extend(panel.get("panels", []))
-    return found
 
 
 def test_loadlab_prometheus_refuses_a_folder_without_data_or_a_taken_port(tmp_path, served):
