@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOADLAB := $(VENV)/bin/loadlab
 
-.PHONY: setup test test-fast lint format bench serve loadtest dashboards clean
+.PHONY: setup test test-fast lint format bench serve loadtest dashboards up down loadtest-compose open-run clean
 
 setup: $(VENV)/.installed  ## create .venv and install everything (apt packages too, on Debian)
 
@@ -27,6 +27,18 @@ format: setup
 
 loadtest: setup  ## the main job: the claims suite, ~3 min of load; pass options with ARGS="--duration 20"
 	$(LOADLAB) run --suite claims $(ARGS)
+
+up: setup  ## the stack in containers (needs Docker and .env): build, start, wait until healthy, print the URLs
+	$(LOADLAB) compose up $(if $(WORKERS_LOCUST),--workers $(WORKERS_LOCUST))
+
+down: setup  ## stop the containers (the data volumes stay)
+	$(LOADLAB) compose down
+
+loadtest-compose: setup  ## the claims suite run inside the stack (make up first); ARGS="--duration 20" as for loadtest
+	$(LOADLAB) compose loadtest --suite claims $(ARGS)
+
+open-run: setup  ## serve a native run's Prometheus data in the stack and point its Grafana at it: RUN=<run_id>
+	$(LOADLAB) compose open $(RUN)
 
 dashboards: setup  ## regenerate prometheus/rules/ and grafana/dashboards/ from loadlab/rules.py and loadlab/dashboards/
 	$(LOADLAB) generate

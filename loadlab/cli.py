@@ -148,6 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=_duration, default=8.0, help="length of each measurement (8, 8s)")
     bench.add_argument("--rounds", type=_int, default=3, help="alternating rounds per side")
 
+    comp = sub.add_parser("compose", help="the containerized stack of docker-compose.yml (make up, down, ...)")
+    actions = comp.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    up = actions.add_parser("up", help="build, start, wait until healthy, print the URLs")
+    up.add_argument("--workers", type=_int, default=2, help="Locust worker containers (default 2)")
+    up.add_argument("--without-grafana", action="store_true", help="everything but Grafana")
+    down = actions.add_parser("down", help="stop the stack (the data volumes stay)")
+    down.add_argument("--volumes", action="store_true", help="remove the data volumes too")
+    loadtest = actions.add_parser("loadtest", help="`loadlab run` inside the stack; results to results/<run_id>")
+    loadtest.add_argument("run_args", nargs="*", help="`loadlab run` options (--suite claims, --duration 20, ...)")
+    opened = actions.add_parser("open", help="serve a native run's Prometheus data in the stack, for Grafana")
+    opened.add_argument("run", help="a run id under results/, or a run folder")
+
     upstream = sub.add_parser("serve-upstream", help="serve the upstream the targets call (/delay?ms=N)")
     upstream.add_argument("--host", default="127.0.0.1")
     upstream.add_argument("--port", type=_int, default=8010)
@@ -155,7 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if argv[:2] == ["compose", "loadtest"]:
+        # `loadlab run` options, passed on as they are (argparse's REMAINDER stops at a leading --option);
+        # checked here first, so a typo fails before the stack is touched
+        parser.parse_args(["run", *argv[2:]])
+        args = parser.parse_args(argv[:2])
+        args.run_args = argv[2:]
+    else:
+        args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             from loadlab.stack.serve import serve
@@ -179,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             from loadlab.stack import reopen
 
             return reopen.serve(RunFolder.open(args.results, args.run_id), args.port)
+        if args.command == "compose":
+            from loadlab import compose
+
+            return compose.main(args)
         if args.command == "generate":
             from loadlab import generate
 

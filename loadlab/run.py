@@ -140,6 +140,7 @@ class Run:
         self.prometheus = Prometheus(self.folder.path / "prometheus")
         self.prometheus.set_targets(t for s in run_slots for t in s.scrape_targets())
         self.placement.publish(t for s in run_slots for t in s.scrape_targets())
+        self.stack.callback(self.placement.unpublish)
         self.stack.enter_context(self.prometheus)
         self.upstream = services.start_upstream(procs.free_port(preferred=8010), self.folder.log("upstream"))
         self.stack.callback(self.upstream.stop)
@@ -164,7 +165,8 @@ class Run:
         metrics_dir.mkdir()
         cmd = command(
             c.load(point),
-            f"http://{slot.target_address}",
+            # the address Locust's workers reach the target at: in the compose stack they run elsewhere
+            f"http://{self.placement.advertise}:{slot.target_port}",
             point.scenario.name,
             c.load_s,
             warmup_s=c.warmup_s,

@@ -48,3 +48,8 @@ class Placement:
         ]
         self.publish_targets.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.publish_targets, json.dumps(entries, indent=2) + "\n")
+
+    def unpublish(self) -> None:
+        """The run is over: the outside Prometheus stops scraping its processes (which are gone)."""
+        if self.publish_targets is not None:
+            self.publish_targets.unlink(missing_ok=True)

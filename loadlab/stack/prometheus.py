@@ -92,10 +92,12 @@ def find_binary(binary: str | os.PathLike[str] = BINARY) -> str:
     return path
 
 
-def render_config(self_address: str, targets_file: Path, rules_file: Path = RULES_FILE) -> str:
+def render_config(self_address: str, targets_file: Path | list[str], rules_file: Path | str = RULES_FILE) -> str:
+    """The scrape config: `targets_file` is the run's file_sd file (or a list of paths and globs)."""
+    files = targets_file if isinstance(targets_file, list) else [str(targets_file)]
     return string.Template(TEMPLATE.read_text()).substitute(
         self_address=json.dumps(self_address),
-        targets_file=json.dumps(str(targets_file)),
+        targets_files=json.dumps(files),
         rules_file=json.dumps(str(rules_file)),
     )
 
