@@ -29,7 +29,7 @@ loadtest: setup  ## the main job: the claims suite, ~3 min of load; pass options
 	$(LOADLAB) run --suite claims $(ARGS)
 
 up: setup  ## the stack in containers (needs Docker and .env): build, start, wait until healthy, print the URLs
-	$(LOADLAB) compose up $(if $(WORKERS_LOCUST),--workers $(WORKERS_LOCUST))
+	$(LOADLAB) compose up $(if $(WORKERS_LOCUST),--workers $(WORKERS_LOCUST)) $(ARGS)
 
 down: setup  ## stop the containers (the data volumes stay)
 	$(LOADLAB) compose down

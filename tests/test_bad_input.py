@@ -11,6 +11,7 @@ import threading
 import httpx
 import pytest
 
+from loadlab import REPO
 from loadlab.contract import routes
 from loadlab.stack import procs
 from tests.helpers import LOADLAB, serve
@@ -153,3 +154,33 @@ def test_upstream_down_gives_502_and_health_names_it(tmp_path, target):
         health = httpx.get(srv.url + routes.HEALTHZ, timeout=10)
         assert (health.status_code, health.json()["down"]) == (503, ["upstream"])
         assert httpx.get(srv.url + routes.HELLO, timeout=10).status_code == 200
+
+
+def test_compose_without_an_engine_says_so_in_one_line():
+    nowhere = f"unix:///tmp/no-docker-{os.getpid()}.sock"
+    result = run_cli("compose", "up", env={"DOCKER_HOST": nowhere})
+    assert_one_line_usage_error(result, "no Docker engine answers", "make loadtest")
+
+
+def test_compose_loadtest_checks_its_run_options_before_touching_the_stack():
+    result = run_cli("compose", "loadtest", "--duration", "soon", env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert_one_line_usage_error(result, "--duration")
+
+
+def test_the_stack_refuses_to_start_without_passwords(tmp_path):
+    """Compose itself, reading docker-compose.yml with no .env: it names the missing variable."""
+    from tests.compose.engine import compose_binary
+
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD")}
+    result = subprocess.run(
+        [str(compose_binary()), "--env-file", str(empty), "-f", "docker-compose.yml", "config", "--quiet"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD in .env" in result.stderr or "set GRAFANA_ADMIN_PASSWORD in .env" in result.stderr

@@ -1,0 +1,162 @@
+"""The containerized stack, run for real as a user runs it: `make up`, `make loadtest-compose`, `make down`.
+
+A private Docker engine (tests/compose/engine.py) builds the project's images on local stand-ins of
+the public base images (tests/compose/standins.py: no registry is reachable here), starts the whole
+stack but Grafana (which has no stand-in), loads it through two Locust worker containers, and is
+removed afterwards; the host's iptables, ip_forward and interfaces must be as they were.
+
+Slow (a few minutes, most of it building images), and part of `make test`.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from loadlab import REPO, compose
+from loadlab.stack import procs
+from tests.compose import standins
+from tests.compose.engine import DockerEngine, EngineUnavailable
+from tests.dashboard_queries import empty_panels
+
+PORT_VARIABLES = [name for name, _, _ in compose.PORTS] + ["REPLAY_PORT"]
+RUN_ID = f"compose-test-{secrets.token_hex(3)}"
+STEP_TIMEOUT_S = 900
+
+
+class Stack:
+    def __init__(self, engine: DockerEngine, env: dict[str, str]) -> None:
+        self.engine = engine
+        self.env = env
+        self.prometheus = f"http://127.0.0.1:{env['PROMETHEUS_PORT']}"
+        self.timings: dict[str, float] = {}
+
+    def make(self, target: str, *args: str) -> subprocess.CompletedProcess:
+        started = time.monotonic()
+        result = subprocess.run(
+            ["make", "--no-print-directory", "-C", str(REPO), target, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=STEP_TIMEOUT_S,
+            check=False,
+        )
+        self.timings[target] = time.monotonic() - started
+        assert result.returncode == 0, f"make {target}: {result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        return result
+
+    def services(self) -> list[dict]:
+        out = subprocess.run(
+            ["docker", "compose", "ps", "--all", "--format", "json"],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    started = time.monotonic()
+    stack = None
+    try:
+        engine = DockerEngine()
+    except EngineUnavailable as why:  # pragma: no cover - only off this project's machines
+        pytest.skip(f"no Docker engine can run here: {why}")
+    try:
+        with engine:
+            images = standins.build(engine, tmp_path_factory.mktemp("standins"))
+            env = {
+                **os.environ,
+                **engine.env,
+                **images,
+                "BUILD_NETWORK": "host",  # the engine gives containers no NAT: builds use the host's network
+                "COMPOSE_PROJECT_NAME": "loadlab-test",
+                "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+                "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+                **{name: str(procs.free_port()) for name in PORT_VARIABLES},
+            }
+            stack = Stack(engine, env)
+            stack.timings["engine and stand-ins"] = time.monotonic() - started
+            with standins.extra_ca():
+                stack.make("up", "WORKERS_LOCUST=2", "ARGS=--without-grafana")
+            try:
+                yield stack
+            finally:
+                shutil.rmtree(REPO / "results" / RUN_ID, ignore_errors=True)
+    finally:
+        if stack is not None:
+            print(f"\ncompose stack timings (s): { {k: round(v) for k, v in stack.timings.items()} }")
+    assert engine.changed == [], f"the host changed while the engine ran: {engine.changed}"
+
+
+def test_make_up_starts_every_service_healthy(stack: Stack):
+    services = {s["Service"]: s for s in stack.services()}
+    expected = {"postgres", "upstream", "target-sync", "target-async", "locust-master", "locust-worker", "prometheus"}
+    assert expected <= set(services), services.keys()
+    assert "grafana" not in services  # no stand-in for its image: the stack runs without it here
+    for name, service in services.items():
+        assert service["State"] == "running", f"{name}: {service['State']}"
+        if name != "locust-worker":  # the only service without a health check: it has no port
+            assert service["Health"] == "healthy", f"{name}: {service['Health']}"
+    workers = [s for s in stack.services() if s["Service"] == "locust-worker"]
+    assert len(workers) == 2
+    for service in stack.services():  # published on 127.0.0.1 only
+        for publisher in service.get("Publishers") or []:
+            if publisher.get("PublishedPort"):
+                assert publisher["URL"] == "127.0.0.1", publisher
+
+
+def test_prometheus_scrapes_every_target_of_the_stack(stack: Stack):
+    deadline = time.monotonic() + 60
+    while True:
+        active = httpx.get(f"{stack.prometheus}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+        down = [(t["scrapeUrl"], t["health"], t["lastError"]) for t in active if t["health"] != "up"]
+        if not down or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert down == []
+    scraped = {t["labels"]["job"] + ":" + t["labels"].get("target", "") for t in active}
+    assert {"loadlab-targets:sync", "loadlab-targets:async", "locust:async", "prometheus:"} <= scraped
+
+
+def test_make_loadtest_compose_runs_in_the_stack_and_its_data_shows_on_the_dashboards(stack: Stack):
+    args = f"--scenario io-sleep --model open --rate 20 --duration 4s --warmup 2s --run-id {RUN_ID}"
+    run = stack.make("loadtest-compose", f"ARGS={args}")
+    assert "2 Locust workers" in run.stdout
+    folder = REPO / "results" / RUN_ID
+    assert f"results copied to results/{RUN_ID}" in run.stdout
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "complete"
+    assert summary["config"]["locust_workers"] == 2
+    points = summary["points"]
+    assert {p["target"] for p in points} == {"sync", "async"}
+    for point in points:
+        assert point["requests"] > 0
+        assert point["failures"] == 0
+        # what Locust sent and what the target counted, both scraped by the run's own Prometheus
+        assert point["client_requests"] == point["server_requests"] > 0, point
+    assert (folder / "prometheus").is_dir()  # the run's TSDB came back too: `loadlab prometheus` reopens it
+
+    # the stack's Prometheus scraped the run's processes too: every dashboard query has data there
+    start = min(p["started_at"] for p in points) - 5
+    end = max(p["ended_at"] for p in points) + 5
+    time.sleep(2)  # rules are evaluated every second: let the last ones land
+    checked, empty = empty_panels(stack.prometheus, RUN_ID, start, end)
+    assert checked > 30
+    assert empty == []
+
+
+def test_make_down_stops_the_stack_and_keeps_its_volumes(stack: Stack):
+    stack.make("down")
+    assert stack.services() == []
+    volumes = stack.engine.docker("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert {"loadlab-test_postgres-data", "loadlab-test_prometheus-data"} <= set(volumes)
