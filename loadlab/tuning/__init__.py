@@ -1,0 +1,12 @@
+"""Worker-count tuning, the pure parts: no processes, no network, only arithmetic on measurements.
+
+A sweep measures many configurations (server × workers × threads × DB pool). For each one,
+`search` finds its capacity: the highest arrival rate that still meets the SLO, stepping up then
+bisecting, one measured step at a time so an interrupted sweep can resume. `model` sets a queueing
+model's ceiling beside each capacity and names the limit that binds (threads, pool, cores...),
+flagging a measurement far below it as a hidden limit. `usl` fits the Universal Scalability Law
+to throughput against worker count and says whether more workers than measured would help.
+`recommend` picks per target and scenario the best configuration and the smallest one nearly as
+good, beside the folklore worker counts. `compare` tells whether a second run regressed against
+a first, beyond a threshold and beyond the machine's noise. `usl` and `compare` import SciPy.
+"""

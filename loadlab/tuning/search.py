@@ -1,0 +1,122 @@
+"""The capacity search: the highest arrival rate at which a configuration still meets its SLO.
+
+Measuring one rate takes a while, so the search asks for as few as it can:
+1. step up geometrically from `start` (×`factor` each time) until the SLO breaks;
+2. then bisect between the last rate that passed and the first that failed, until the two are
+   within `precision` of each other ((high − low) ÷ low ≤ precision).
+The capacity is the highest rate that passed. It stops early at `max_rate` (capacity is at least
+that) or after `max_steps` measurements (capacity is at least the best so far).
+
+The search is a pure function of the steps measured so far: `decide(steps, settings)` says which
+rate to measure next, or why to stop. A caller can therefore store each step as soon as it is
+measured and, after an interruption, resume from the stored steps: nothing is measured twice.
+`search(measure, settings, done)` is the simple driver that does exactly that.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from loadlab.errors import LoadlabError
+
+REPLAY_TOLERANCE = 1e-9  # relative: a stored rate read back from JSON is the rate that was asked
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    start: float  # requests/s of the first step
+    factor: float = 2.0  # each step up multiplies the rate by this
+    precision: float = 0.05  # stop bisecting once (high − low) ÷ low is at most this
+    max_rate: float = math.inf  # never ask for more than this
+    max_steps: int = 20  # never measure more than this many steps
+
+    def __post_init__(self) -> None:
+        if not (self.start > 0 and math.isfinite(self.start)):
+            raise LoadlabError(f"the search's start rate must be a positive number, got {self.start!r}")
+        if not self.factor > 1:
+            raise LoadlabError(f"the search's step factor must be above 1, got {self.factor!r}")
+        if not self.precision > 0:
+            raise LoadlabError(f"the search's precision must be above 0, got {self.precision!r}")
+        if not self.max_rate >= self.start:
+            raise LoadlabError(f"the search's max rate {self.max_rate:g} is below its start rate {self.start:g}")
+        if self.max_steps < 1:
+            raise LoadlabError(f"the search needs at least 1 step, got max_steps={self.max_steps}")
+
+
+@dataclass(frozen=True)
+class Step:
+    rate: float  # requests/s offered
+    passed: bool  # the SLO held at this rate
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do next: measure `rate`, or stop (rate None) for the reason given."""
+
+    rate: float | None
+    stopped: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    capacity: float | None  # the highest rate that passed; None when even the start failed
+    steps: tuple[Step, ...]
+    stopped: str  # why the search stopped
+
+
+def decide(steps: Sequence[Step], settings: SearchSettings) -> Decision:
+    """The next rate to measure given the steps measured so far, or why the search is over."""
+    passed = [s.rate for s in steps if s.passed]
+    failed = [s.rate for s in steps if not s.passed]
+    if not steps:
+        return Decision(settings.start)
+    if not failed:  # still stepping up
+        last = steps[-1].rate
+        if last >= settings.max_rate:
+            return Decision(
+                None, f"the SLO held up to the max rate {settings.max_rate:g} rps: capacity is at least that"
+            )
+        upcoming = min(last * settings.factor, settings.max_rate)
+    elif not passed:
+        return Decision(None, f"the SLO broke at the start rate {settings.start:g} rps")
+    else:
+        low, high = max(passed), min(failed)
+        if (high - low) / low <= settings.precision:
+            return Decision(
+                None, f"within {settings.precision:.0%}: the SLO holds at {low:g} rps and breaks at {high:g} rps"
+            )
+        upcoming = (low + high) / 2
+    if len(steps) >= settings.max_steps:
+        return Decision(None, f"stopped after {settings.max_steps} steps, before reaching the precision")
+    return Decision(upcoming)
+
+
+def result(steps: Sequence[Step], settings: SearchSettings) -> SearchResult:
+    """The search's result once `decide` says stop; an error if it would measure more."""
+    decision = decide(steps, settings)
+    if decision.stopped is None:
+        raise LoadlabError(f"the search is not over: it would measure {decision.rate:g} rps next")
+    passed = [s.rate for s in steps if s.passed]
+    return SearchResult(max(passed) if passed else None, tuple(steps), decision.stopped)
+
+
+def search(
+    measure: Callable[[float], bool], settings: SearchSettings, done: Sequence[Step | tuple[float, bool]] = ()
+) -> SearchResult:
+    """Run the search, calling `measure(rate)` (True: the SLO held) for each step not in `done`.
+
+    `done` holds the steps of an interrupted search with the same settings, in order: they are
+    replayed without measuring, and must be the rates this search would have asked for."""
+    steps: list[Step] = []
+    for i, (rate, passed) in enumerate((s.rate, s.passed) if isinstance(s, Step) else s for s in done):
+        expected = decide(steps, settings).rate
+        if expected is None or not math.isclose(rate, expected, rel_tol=REPLAY_TOLERANCE):
+            asked = "nothing more" if expected is None else f"{expected:g} rps"
+            raise LoadlabError(
+                f"cannot resume: stored step {i + 1} measured {rate:g} rps where this search asks {asked} "
+                "(were the search settings changed?)"
+            )
+        steps.append(Step(expected, bool(passed)))
+    while (decision := decide(steps, settings)).rate is not None:
+        steps.append(Step(decision.rate, bool(measure(decision.rate))))
+    return result(steps, settings)

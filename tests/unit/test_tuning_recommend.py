@@ -1,0 +1,87 @@
+from loadlab.tuning.recommend import Measured, recommend
+
+
+def measured(workers: int, capacity: float | None, **fields) -> Measured:
+    values = {
+        "target": "sync",
+        "scenario": "io-sleep",
+        "server": "gunicorn-uvicorn",
+        "workers": workers,
+        "threads": 40,
+        "db_pool": 10,
+        "capacity_rps": capacity,
+        "bound_by": f"threads: {workers} workers × 40 threads ÷ 0.1 s",
+    }
+    return Measured(**{**values, **fields})
+
+
+SWEEP = [measured(1, 390.0), measured(2, 780.0), measured(3, 1000.0), measured(4, 1020.0), measured(6, 990.0)]
+
+
+def test_the_best_and_the_smallest_within_five_percent_of_it():
+    (found,) = recommend(SWEEP, cores=2)
+    assert (found.best.workers, found.smallest.workers) == (4, 3)  # 1000 is within 5 % of 1020
+    assert "most throughput: gunicorn-uvicorn 4 workers × 40 threads, pool 10, 1020 rps" in found.why
+    assert "the smallest within 5%: gunicorn-uvicorn 3 workers × 40 threads, pool 10, 1000 rps (2.0% less)" in found.why
+
+
+def test_smallest_counts_workers_times_threads_then_workers():
+    sweep = [
+        measured(4, 1000.0),
+        measured(2, 980.0, threads=40),  # 80 threads in all
+        measured(1, 990.0, threads=80),  # 80 threads too, in fewer workers
+        measured(8, 985.0, threads=5),  # 40 threads in all: the smallest
+    ]
+    (found,) = recommend(sweep, cores=2)
+    assert (found.smallest.workers, found.smallest.threads) == (8, 5)
+    (without,) = recommend(sweep[:3], cores=2)
+    assert (without.smallest.workers, without.smallest.threads) == (1, 80)
+
+
+def test_when_the_best_is_also_the_smallest_it_says_so():
+    (found,) = recommend([measured(1, 500.0), measured(2, 1000.0)], cores=2)
+    assert found.best == found.smallest
+    assert found.why.endswith("no smaller configuration comes within 5% of it")
+
+
+def test_one_recommendation_per_target_and_scenario():
+    sweep = [*SWEEP, measured(2, 5000.0, target="async"), measured(1, 90.0, scenario="io-db")]
+    found = recommend(sweep, cores=2)
+    assert [(r.target, r.scenario) for r in found] == [("async", "io-sleep"), ("sync", "io-db"), ("sync", "io-sleep")]
+    assert found[0].best.capacity_rps == 5000.0
+
+
+def test_a_saturated_generator_or_a_failed_search_is_never_recommended():
+    sweep = [*SWEEP, measured(8, 3000.0, generator_saturated=True), measured(2, None, server="uvicorn-workers")]
+    (found,) = recommend(sweep, cores=2)
+    assert found.best.workers == 4
+    assert found.why.endswith("(1 configuration left out: the generator saturated)")
+
+
+def test_nothing_usable_says_why():
+    (failed,) = recommend([measured(1, None), measured(2, None)], cores=2)
+    assert (failed.best, failed.smallest) == (None, None)
+    assert failed.why == "no configuration met the SLO, even at the search's start rate"
+    (saturated,) = recommend([measured(1, None), measured(2, 900.0, generator_saturated=True)], cores=2)
+    assert (
+        saturated.why
+        == "nothing to recommend: 1 of 2 configurations saturated the generator, the others never met the SLO"
+    )
+    assert saturated.folklore[0].measured is None and saturated.folklore[0].note.startswith("not measured")
+
+
+def test_folklore_worker_counts_with_what_they_measured_or_the_nearest_measured():
+    gunicorn, uvicorn = recommend(SWEEP, cores=2)[0].folklore
+    assert (gunicorn.workers, uvicorn.workers) == (5, 2)
+    assert gunicorn.rule == "Gunicorn: (2 × cores) + 1 = (2 × 2) + 1"
+    assert gunicorn.measured.workers == 4  # 5 not measured: 4 and 6 are as near, the fewer wins
+    assert gunicorn.note.startswith("5 workers not measured; nearest measured, gunicorn-uvicorn 4 workers")
+    assert (uvicorn.measured.workers, uvicorn.note) == (2, "gunicorn-uvicorn 2 workers × 40 threads, pool 10: 780 rps")
+
+
+def test_folklore_prefers_its_own_server_kind():
+    sweep = [*SWEEP, measured(2, 700.0, server="uvicorn-workers")]
+    _, uvicorn = recommend(sweep, cores=2)[0].folklore
+    assert (uvicorn.measured.server, uvicorn.measured.capacity_rps) == ("uvicorn-workers", 700.0)
+    gunicorn, _ = recommend(sweep, cores=3)[0].folklore  # 7 workers: 6 is the nearest gunicorn one
+    assert (gunicorn.workers, gunicorn.measured.workers) == (7, 6)

@@ -1,0 +1,109 @@
+import math
+
+import pytest
+
+from loadlab.errors import LoadlabError
+from loadlab.tuning.search import Decision, SearchSettings, Step, decide, result, search
+
+
+class Target:
+    """A configuration whose SLO holds below `limit` requests/s; it counts what it was asked."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.asked: list[float] = []
+
+    def __call__(self, rate: float) -> bool:
+        self.asked.append(rate)
+        return rate < self.limit
+
+
+def test_steps_up_then_bisects_to_the_precision():
+    target = Target(137.0)
+    found = search(target, SearchSettings(start=10))
+    assert target.asked[:5] == [10, 20, 40, 80, 160]
+    assert found.capacity < 137.0 <= found.capacity * 1.05  # within 5 % below the true limit
+    assert [s.rate for s in found.steps] == target.asked
+    assert all(s.passed == (s.rate < 137.0) for s in found.steps)
+    assert found.stopped.startswith("within 5%: the SLO holds at")
+    assert len(found.steps) <= 5 + math.ceil(math.log2(80 / (0.05 * 80)))  # steps up, then halvings of [80, 160]
+
+
+@pytest.mark.parametrize("limit", [5.5, 11.0, 99.9, 137.0, 1000.0, 12345.6])
+def test_the_precision_holds_for_any_limit(limit):
+    found = search(Target(limit), SearchSettings(start=5, precision=0.02))
+    assert found.capacity < limit
+    failed = min(s.rate for s in found.steps if not s.passed)
+    assert (failed - found.capacity) / found.capacity <= 0.02
+    assert len(found.steps) <= 20
+
+
+def test_a_start_that_already_breaks_the_slo_has_no_capacity():
+    target = Target(5.0)
+    found = search(target, SearchSettings(start=10))
+    assert (found.capacity, target.asked) == (None, [10])
+    assert found.stopped == "the SLO broke at the start rate 10 rps"
+
+
+def test_the_max_rate_is_asked_once_and_caps_the_search():
+    target = Target(1e9)
+    found = search(target, SearchSettings(start=10, max_rate=100))
+    assert target.asked == [10, 20, 40, 80, 100]
+    assert found.capacity == 100
+    assert "held up to the max rate 100 rps" in found.stopped
+
+
+def test_a_failure_at_the_max_rate_is_bisected_below_it():
+    found = search(Target(90.0), SearchSettings(start=10, max_rate=100))
+    assert [s.rate for s in found.steps][:5] == [10, 20, 40, 80, 100]
+    assert 80 <= found.capacity < 90
+
+
+def test_the_step_limit_stops_the_search_with_the_best_so_far():
+    target = Target(137.0)
+    found = search(target, SearchSettings(start=10, max_steps=6))
+    assert len(target.asked) == 6
+    assert found.capacity == 120  # 10, 20, 40, 80 passed, 160 failed, 120 passed
+    assert found.stopped == "stopped after 6 steps, before reaching the precision"
+
+
+def test_resuming_replays_the_stored_steps_and_measures_only_the_rest():
+    settings = SearchSettings(start=10)
+    whole = search(Target(137.0), settings)
+    for cut in range(len(whole.steps) + 1):
+        stored = [(s.rate, s.passed) for s in whole.steps[:cut]]  # as read back from a results folder
+        target = Target(137.0)
+        resumed = search(target, settings, done=stored)
+        assert resumed == whole
+        assert target.asked == [s.rate for s in whole.steps[cut:]]
+
+
+def test_steps_that_this_search_would_not_have_asked_are_refused():
+    with pytest.raises(LoadlabError, match=r"stored step 2 measured 30 rps where this search asks 20 rps"):
+        search(Target(137.0), SearchSettings(start=10), done=[(10, True), (30, True)])
+    with pytest.raises(LoadlabError, match="asks nothing more"):
+        search(Target(137.0), SearchSettings(start=10), done=[(10, False), (20, False)])
+
+
+def test_decide_is_the_state_machine_a_caller_can_drive_step_by_step():
+    settings = SearchSettings(start=10)
+    assert decide([], settings) == Decision(10)
+    assert decide([Step(10, True)], settings) == Decision(20)
+    assert decide([Step(10, True), Step(20, False)], settings) == Decision(15)
+    with pytest.raises(LoadlabError, match="would measure 15 rps next"):
+        result([Step(10, True), Step(20, False)], settings)
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"start": 0}, "start rate"),
+        ({"start": 10, "factor": 1}, "factor"),
+        ({"start": 10, "precision": 0}, "precision"),
+        ({"start": 10, "max_rate": 5}, "max rate 5 is below its start rate 10"),
+        ({"start": 10, "max_steps": 0}, "at least 1 step"),
+    ],
+)
+def test_settings_that_cannot_search_are_refused(fields, words):
+    with pytest.raises(LoadlabError, match=words):
+        SearchSettings(**fields)
