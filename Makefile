@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOADLAB := $(VENV)/bin/loadlab
 
-.PHONY: setup test test-fast lint format bench serve loadtest dashboards up down loadtest-compose open-run clean
+.PHONY: setup test test-fast lint format bench serve loadtest sweep dashboards up down loadtest-compose open-run clean
 
 setup: $(VENV)/.installed  ## create .venv and install everything (apt packages too, on Debian)
 
@@ -27,6 +27,9 @@ format: setup
 
 loadtest: setup  ## the main job: the claims suite, ~3 min of load; pass options with ARGS="--duration 20"
 	$(LOADLAB) run --suite claims $(ARGS)
+
+sweep: setup  ## worker-count tuning: each configuration's capacity under the SLO, a model, a recommendation; ARGS="--workers 1,2,4 --target async"
+	$(LOADLAB) sweep $(ARGS)
 
 up: setup  ## the stack in containers (needs Docker and .env): build, start, wait until healthy, print the URLs
 	$(LOADLAB) compose up $(if $(WORKERS_LOCUST),--workers $(WORKERS_LOCUST)) $(ARGS)

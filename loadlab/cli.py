@@ -38,6 +38,38 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _ints(text: str) -> list[int]:
+    """`1,2,4`: a comma-separated list of whole numbers."""
+    return [_int(part) for part in text.split(",") if part.strip()]
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _add_sweep_options(p: argparse.ArgumentParser) -> None:
+    """Every option defaults to None: unset ones come from --file, then SweepConfig's defaults."""
+    p.add_argument("--file", type=Path, help="a TOML file with the same keys (servers = [...], workers = [...])")
+    p.add_argument("--server", dest="servers", type=_names, help="server kinds, comma-separated (uvicorn-workers)")
+    p.add_argument("--workers", type=_ints, help="worker counts, comma-separated (1,2,3,4,6,8)")
+    p.add_argument("--threads", type=_ints, help="thread limits, comma-separated (40)")
+    p.add_argument("--db-pool", dest="db_pool", type=_ints, help="DB pool sizes, comma-separated (10)")
+    p.add_argument("--target", dest="targets", type=_names, help="sync, async or both (sync,async)")
+    p.add_argument("--scenario", dest="scenarios", type=_names, help="scenarios, comma-separated (io-sleep)")
+    p.add_argument("--start-rate", dest="start_rate", type=_float, help="first rate of each search, rps (50)")
+    p.add_argument("--factor", type=_float, help="each step up multiplies the rate by this (2)")
+    p.add_argument("--precision", type=_float, help="bisect until (high - low) / low is at most this (0.05)")
+    p.add_argument("--max-rate", dest="max_rate", type=_float, help="never offer more than this, rps (5000)")
+    p.add_argument("--max-steps", dest="max_steps", type=_int, help="steps per configuration at most (15)")
+    p.add_argument("--duration", dest="duration_s", type=_duration, help="measured per step, after warm-up (10s)")
+    p.add_argument("--warmup", dest="warmup_s", type=_duration, help="load before measuring, per step (3s)")
+    p.add_argument("--p99-ms", dest="p99_ms", type=_float, help="the SLO's p99 limit (default: slo.toml's)")
+    p.add_argument("--error-ratio", dest="error_ratio", type=_float, help="the SLO's error ratio limit (slo.toml's)")
+    p.add_argument("--slo", dest="slo_file", help="SLO file (default slo.toml)")
+    p.add_argument("--sweep-id", dest="sweep_id", help="name of the sweep folder; the same one resumes it")
+    p.add_argument("--results", dest="results_root", help="where results go (default results/)")
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     """Every option defaults to None: unset ones fall back to the suite's, then RunConfig's defaults."""
     from loadlab.config.suites import SUITES
@@ -132,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the stack, load the targets with Locust, keep the results")
     _add_run_options(run)
 
+    sweep = sub.add_parser("sweep", help="each configuration's capacity under the SLO, a model, a recommendation")
+    _add_sweep_options(sweep)
+
     show = sub.add_parser("show", help="print a finished (or interrupted) run again")
     show.add_argument("run_id")
     show.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
@@ -189,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
             return serve_upstream(args.host, args.port)
         if args.command == "run":
             return _run(args)
+        if args.command == "sweep":
+            from loadlab.tuning import sweep_command
+
+            return sweep_command.main(args)
         if args.command == "show":
             from loadlab.console.table import console, show
             from loadlab.results.folder import RunFolder

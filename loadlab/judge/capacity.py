@@ -1,0 +1,46 @@
+"""Did one step of a capacity search hold? A step is an open-model point at one arrival rate.
+
+It held when:
+- its p99 (from the schedule when the open model measured it: the latency a user would see,
+  coordinated omission included) and its error ratio are within the SLO (`slo.toml`'s limits for
+  the scenario, or the sweep's overrides);
+- the target kept up with the offered rate (at least `KEPT_UP` of it was served);
+- the measurement can be trusted (loadlab.judge.trust): requests went out on schedule, the client
+  and server counts agree, the generator was not saturated.
+A step whose generator saturated measured the generator, not the target: it is marked so, and the
+sweep says the generator stopped it.
+"""
+
+from dataclasses import dataclass
+
+from loadlab.results.point import PointResult
+
+KEPT_UP = 0.9  # served ÷ offered below this: the target fell behind the schedule
+GENERATOR = "generator CPU"  # how loadlab.judge.trust names a saturated generator
+
+
+@dataclass(frozen=True)
+class StepVerdict:
+    passed: bool
+    why: list[str]  # what broke, empty when it held
+    generator_saturated: bool
+
+
+def judge_step(
+    point: PointResult, rate: float, p99_limit_ms: float | None, error_ratio_limit: float | None
+) -> StepVerdict:
+    why = []
+    p99 = max((v for v in (point.p99_ms, point.p99_scheduled_ms) if v is not None), default=None)
+    if p99_limit_ms is not None:
+        if p99 is None:
+            why.append("no request completed")
+        elif p99 > p99_limit_ms:
+            why.append(f"p99 {p99:.0f} ms > {p99_limit_ms:g} ms")
+    if error_ratio_limit is not None and point.error_ratio > error_ratio_limit:
+        why.append(f"error ratio {point.error_ratio:.3f} > {error_ratio_limit:g}")
+    served = point.rps or 0.0
+    if served < KEPT_UP * rate:
+        why.append(f"served {served:.0f} of {rate:g} rps offered")
+    why += point.untrustworthy_reasons
+    saturated = any(r.startswith(GENERATOR) for r in point.untrustworthy_reasons)
+    return StepVerdict(not why, why, saturated)

@@ -1,0 +1,138 @@
+"""What a sweep's measurements say, worked out from its stored results: the model beside every
+capacity, the USL per server × target × scenario, and the recommendation. Pure: no process, so the
+sweep recomputes it after every configuration and `loadlab report` can trust what is stored."""
+
+from loadlab.errors import LoadlabError
+from loadlab.results.sweep import (
+    ConfigResult,
+    FolkloreRow,
+    ModelBeside,
+    RecommendationRow,
+    SweepSummary,
+    UslCurve,
+)
+from loadlab.tuning import model, recommend
+
+
+def model_beside(result: ConfigResult, cores: int, max_connections: int) -> ModelBeside | None:
+    """The queueing model's ceiling for a configuration, with its CPU per request as measured at capacity."""
+    c = result.config
+    ceiling = model.ceiling(
+        scenario=c.scenario,
+        target=c.target,
+        workers=c.workers,
+        threads=c.threads,
+        db_pool=c.db_pool,
+        cores=cores,
+        cpu_ms_per_request=result.cpu_ms_per_request,
+        max_connections=max_connections,
+    )
+    if ceiling is None or result.capacity_measured_rps is None:
+        return None
+    check = model.versus_model(result.capacity_measured_rps, ceiling)
+    hidden = check.hidden_limit and not capped(result)  # a search cut at its max rate found no limit at all
+    return ModelBeside(ceiling.rps, ceiling.binding, ceiling.explanation, check.ratio, hidden)
+
+
+def capped(result: ConfigResult) -> bool:
+    """Every step held: the search stopped at its max rate (or step cap), not at the target's limit."""
+    return bool(result.steps) and all(s.passed for s in result.steps)
+
+
+def usl_curves(configs: list[ConfigResult]) -> list[UslCurve]:
+    """The USL fitted to capacity against workers wherever 3 or more worker counts were measured
+    with everything else the same."""
+    from loadlab.tuning import usl  # SciPy: only when there is something to fit
+
+    groups: dict[tuple, list[ConfigResult]] = {}
+    for r in configs:
+        if r.done and r.capacity_measured_rps is not None:
+            c = r.config
+            groups.setdefault((c.server, c.target, c.scenario, c.threads, c.db_pool), []).append(r)
+    curves = []
+    for (server, target, scenario, threads, db_pool), group in sorted(groups.items()):
+        group.sort(key=lambda r: r.config.workers)
+        points = [(r.config.workers, r.capacity_measured_rps or 0.0) for r in group]
+        try:
+            fit = usl.fit(points)
+        except LoadlabError:  # fewer than 3 worker counts, or nothing to fit
+            continue
+        curves.append(
+            UslCurve(
+                server,
+                target,
+                scenario,
+                [n for n, _ in points],
+                [x for _, x in points],
+                fit.lam,
+                fit.sigma,
+                fit.kappa,
+                fit.peak_n,
+                fit.verdict,
+                threads,
+                db_pool,
+            )
+        )
+    return curves
+
+
+def bound_by(result: ConfigResult) -> str:
+    if capped(result):
+        return "nothing yet: the SLO held at every rate tried (raise --max-rate)"
+    if result.generator_saturated:
+        return "the load generator (its CPU saturated)"
+    if result.model is None:
+        return "the SLO (no model for this scenario)"
+    if result.model.hidden_limit:
+        return (
+            f"a limit the model does not know (measured {result.model.ratio:.2f} of its {result.model.binding} limit)"
+        )
+    return result.model.explanation
+
+
+def recommendations(configs: list[ConfigResult], cores: int) -> list[RecommendationRow]:
+    ids: dict[recommend.Measured, str] = {}  # each configuration's id, to name the recommended ones
+    for r in configs:
+        if r.done:
+            c = r.config
+            saturated = r.generator_saturated and r.capacity_rps is None
+            m = recommend.Measured(
+                c.target,
+                c.scenario,
+                c.server,
+                c.workers,
+                c.threads,
+                c.db_pool,
+                r.capacity_measured_rps,
+                bound_by(r),
+                saturated,
+            )
+            ids[m] = c.id
+
+    def config_id(m: recommend.Measured | None) -> str | None:
+        return None if m is None else ids[m]
+
+    return [
+        RecommendationRow(
+            rec.target,
+            rec.scenario,
+            config_id(rec.best),
+            rec.best.capacity_rps if rec.best else None,
+            config_id(rec.smallest),
+            rec.smallest.capacity_rps if rec.smallest else None,
+            rec.why,
+            [
+                FolkloreRow(f.rule, f.workers, f.measured.capacity_rps if f.measured else None, f.note)
+                for f in rec.folklore
+            ],
+        )
+        for rec in recommend.recommend(list(ids), cores)
+    ]
+
+
+def analyse(summary: SweepSummary, max_connections: int) -> None:
+    """Fill in the model, the USL curves and the recommendation from the measured configurations."""
+    for r in summary.configs:
+        r.model = model_beside(r, summary.cores, max_connections) if r.done else None
+    summary.usl = usl_curves(summary.configs)
+    summary.recommendations = recommendations(summary.configs, summary.cores)

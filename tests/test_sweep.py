@@ -1,0 +1,85 @@
+"""`loadlab sweep` for real: a capacity search on a target whose limit is known, then resumed.
+
+The sync target with one worker and 2 threads waiting 100 ms per request can serve at most
+1 x 2 / 0.1 s = 20 requests/s (the queueing model's threads limit). The search must step up past
+it, bisect, and land near it; the model beside it must say the threads bind.
+"""
+
+import json
+import subprocess
+
+import pytest
+
+from tests.helpers import LOADLAB
+
+SWEEP = [
+    "sweep",
+    "--target", "sync",
+    "--scenario", "io-sleep",
+    "--workers", "1",
+    "--threads", "2",
+    "--start-rate", "8",
+    "--precision", "0.25",
+    "--max-rate", "64",
+    "--p99-ms", "600",
+    "--duration", "4s",
+    "--warmup", "1s",
+    "--sweep-id", "s",
+]  # fmt: skip
+
+
+def sweep(root, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*LOADLAB, *SWEEP, "--results", str(root), *extra], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    result = sweep(root)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root, result
+
+
+def test_the_search_finds_the_capacity_the_threads_allow(swept):
+    root, result = swept
+    stored = json.loads((root / "s" / "sweep.json").read_text())
+    assert stored["status"] == "complete"
+    (config,) = stored["configs"]
+    steps = config["steps"]
+    rates = [s["rate"] for s in steps]
+    assert rates[:2] == [8, 16]  # geometric from the start rate
+    assert any(not s["passed"] for s in steps)  # it went past the limit...
+    assert config["capacity_rps"] is not None  # ...and bisected back under it
+    # the threads allow 20 rps: the capacity found is near it (wide margins: a shared, noisy machine)
+    assert 10 <= config["capacity_rps"] <= 26
+    passed = max(s["rate"] for s in steps if s["passed"])
+    failed = min(s["rate"] for s in steps if not s["passed"])
+    assert passed < failed and (failed - passed) / passed <= 0.25
+    assert config["model"]["binding"] == "threads"
+    assert config["model"]["ceiling_rps"] == pytest.approx(20.0)
+    # every step is an ordinary run folder
+    for step in steps:
+        assert (root / "s" / "steps" / step["run_id"] / "summary.json").is_file()
+    assert "capacity under the SLO" in result.stdout
+    assert "recommended for sync io-sleep" in result.stdout
+
+
+def test_the_same_sweep_again_resumes_and_measures_nothing_twice(swept):
+    root, _ = swept
+    before = sorted(p.name for p in (root / "s" / "steps").iterdir())
+    again = sweep(root)
+    assert again.returncode == 0, again.stderr
+    assert "done before" in again.stdout
+    assert sorted(p.name for p in (root / "s" / "steps").iterdir()) == before
+
+
+def test_resuming_with_other_settings_is_refused_in_one_line(swept):
+    root, _ = swept
+    other = sweep(root, "--precision", "0.1")
+    assert other.returncode == 2
+    assert other.stderr.strip().splitlines() == [
+        f"loadlab sweep: error: {root / 's'} holds a sweep with other settings (precision): "
+        "resume it with the same options, or pick another --sweep-id"
+    ]

@@ -1,0 +1,48 @@
+"""A capacity-search step holds only when the SLO, the offered rate and the trust rules all hold."""
+
+from loadlab.judge.capacity import judge_step
+from tests.unit.factories import point
+
+
+def open_point(**fields):
+    values = {
+        "load_model": "open",
+        "users": None,
+        "rate": 100.0,
+        "rps": 99.0,
+        "p99_ms": 150.0,
+        "p99_scheduled_ms": 160.0,
+    }
+    return point(**{**values, **fields})
+
+
+def test_a_step_within_every_limit_holds():
+    verdict = judge_step(open_point(), 100.0, p99_limit_ms=200, error_ratio_limit=0.01)
+    assert (verdict.passed, verdict.why, verdict.generator_saturated) == (True, [], False)
+
+
+def test_the_p99_from_the_schedule_counts_coordinated_omission_included():
+    verdict = judge_step(open_point(p99_ms=150.0, p99_scheduled_ms=900.0), 100.0, 200, 0.01)
+    assert not verdict.passed
+    assert verdict.why == ["p99 900 ms > 200 ms"]
+
+
+def test_errors_beyond_the_limit_break_it():
+    verdict = judge_step(open_point(requests=1000, failures=50), 100.0, 200, 0.01)
+    assert verdict.why == ["error ratio 0.050 > 0.01"]
+
+
+def test_a_target_that_falls_behind_the_offered_rate_breaks_it():
+    verdict = judge_step(open_point(rps=70.0), 100.0, 200, 0.01)
+    assert verdict.why == ["served 70 of 100 rps offered"]
+
+
+def test_a_saturated_generator_breaks_it_and_is_named():
+    verdict = judge_step(open_point(untrustworthy_reasons=["generator CPU reached 97%"]), 100.0, 200, 0.01)
+    assert not verdict.passed
+    assert verdict.generator_saturated
+
+
+def test_no_completed_request_breaks_it():
+    verdict = judge_step(open_point(p99_ms=None, p99_scheduled_ms=None, rps=None), 50.0, 200, 0.01)
+    assert "no request completed" in verdict.why

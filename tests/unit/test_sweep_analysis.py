@@ -1,0 +1,100 @@
+"""The model, USL and recommendation a sweep stores, worked out from hand-made configuration results."""
+
+import pytest
+
+from loadlab.errors import LoadlabError
+from loadlab.results.sweep import ConfigResult, Configuration, SweepStep, SweepSummary
+from loadlab.tuning import analysis
+from loadlab.tuning.sweep import SweepConfig
+from loadlab.tuning.usl import throughput
+
+
+def measured(workers: int, capacity: float, *, target="sync", all_passed=False, cpu_ms=1.0) -> ConfigResult:
+    config = Configuration(target, "io-sleep", "uvicorn-workers", workers, 4, 10)
+    steps = [SweepStep(capacity, True, "a", capacity, 120.0, 0.0)]
+    if not all_passed:
+        steps.append(SweepStep(capacity * 1.05, False, "b", capacity, 900.0, 0.0, ["p99 900 ms > 500 ms"]))
+    return ConfigResult(
+        config,
+        steps,
+        capacity_rps=capacity,
+        capacity_measured_rps=capacity,
+        capacity_p99_ms=120.0,
+        cpu_ms_per_request=cpu_ms,
+        stopped="within 5%",
+    )
+
+
+def summary(configs: list[ConfigResult]) -> SweepSummary:
+    s = SweepSummary("s", "complete", 0.0, {}, cores=2, configs=configs)
+    analysis.analyse(s, max_connections=100)
+    return s
+
+
+def test_the_model_beside_a_sync_target_is_its_threads_and_the_ratio_is_measured_over_model():
+    # sync io-sleep waits 100 ms holding a thread: 1 worker x 4 threads / 0.1 s = 40 rps
+    s = summary([measured(1, 36.0)])
+    model = s.configs[0].model
+    assert model is not None
+    assert model.binding == "threads"
+    assert model.ceiling_rps == pytest.approx(40.0)
+    assert model.ratio == pytest.approx(0.9)
+    assert not model.hidden_limit
+
+
+def test_far_below_the_model_is_flagged_as_a_hidden_limit():
+    s = summary([measured(1, 10.0)])
+    assert s.configs[0].model.hidden_limit
+    assert "a limit the model does not know" in s.recommendations[0].why
+
+
+def test_a_search_that_never_broke_is_not_called_a_hidden_limit():
+    s = summary([measured(1, 10.0, all_passed=True)])
+    assert not s.configs[0].model.hidden_limit
+    assert "raise --max-rate" in s.recommendations[0].why
+
+
+def test_the_usl_is_fitted_from_three_worker_counts_and_finds_the_peak():
+    lam, sigma, kappa = 100.0, 0.05, 0.02  # peak at sqrt(0.95 / 0.02) = 6.9 workers
+    configs = [measured(n, float(throughput(n, lam, sigma, kappa))) for n in (1, 2, 4, 8)]
+    (curve,) = summary(configs).usl
+    assert curve.workers == [1, 2, 4, 8]
+    assert curve.sigma == pytest.approx(sigma, abs=0.01)
+    assert curve.kappa == pytest.approx(kappa, abs=0.005)
+    assert curve.peak_workers == pytest.approx(6.9, abs=0.5)
+
+
+def test_no_usl_from_two_worker_counts():
+    assert summary([measured(1, 40.0), measured(2, 80.0)]).usl == []
+
+
+def test_the_recommendation_names_the_smallest_configuration_near_the_best():
+    s = summary([measured(1, 40.0), measured(2, 78.0), measured(4, 80.0)])
+    (rec,) = s.recommendations
+    assert rec.best == "sync-io-sleep-uvicorn-workers-w4-t4-p10"
+    assert rec.smallest == "sync-io-sleep-uvicorn-workers-w2-t4-p10"
+    assert [f.workers for f in rec.folklore] == [5, 2]  # Gunicorn's 2 x 2 + 1, Uvicorn's one per core
+
+
+def test_the_matrix_leaves_out_what_cannot_run():
+    config = SweepConfig(servers=["uvicorn", "uvicorn-workers"], workers=[1, 2], targets=["sync", "async"])
+    found = config.configurations()
+    assert {(c.server, c.workers) for c in found} == {("uvicorn", 1), ("uvicorn-workers", 1), ("uvicorn-workers", 2)}
+    blocking = SweepConfig(targets=["sync", "async"], scenarios=["blocking-sleep"]).configurations()
+    assert {c.target for c in blocking} == {"async"}  # the anti-pattern exists on the async target only
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"scenarios": ["nope"]}, "unknown scenario 'nope'"),
+        ({"workers": [0]}, "workers must be whole numbers of at least 1"),
+        ({"servers": ["nginx"]}, "unknown server 'nginx'"),
+        ({"factor": 1.0}, "factor must be above 1"),
+        ({"scenarios": ["cpu"]}, "no p99 limit for 'cpu'"),
+    ],
+)
+def test_a_bad_sweep_is_refused_with_one_clear_line(change, words):
+    config = SweepConfig(**change)
+    with pytest.raises(LoadlabError, match=words):
+        config.validate()
