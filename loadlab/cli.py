@@ -50,6 +50,7 @@ def _names(text: str) -> list[str]:
 def _add_sweep_options(p: argparse.ArgumentParser) -> None:
     """Every option defaults to None: unset ones come from --file, then SweepConfig's defaults."""
     p.add_argument("--file", type=Path, help="a TOML file with the same keys (servers = [...], workers = [...])")
+    p.add_argument("--quick", action="store_true", help="a first look: workers 1,2,4, io-sleep, both targets, coarse")
     p.add_argument("--server", dest="servers", type=_names, help="server kinds, comma-separated (uvicorn-workers)")
     p.add_argument("--workers", type=_ints, help="worker counts, comma-separated (1,2,3,4,6,8)")
     p.add_argument("--threads", type=_ints, help="thread limits, comma-separated (40)")
@@ -167,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="each configuration's capacity under the SLO, a model, a recommendation")
     _add_sweep_options(sweep)
 
+    from loadlab import report
+
+    report.add_parser(sub)
+
     show = sub.add_parser("show", help="print a finished (or interrupted) run again")
     show.add_argument("run_id")
     show.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
@@ -228,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
             from loadlab.tuning import sweep_command
 
             return sweep_command.main(args)
+        if args.command == "report":
+            from loadlab import report
+
+            return report.main(args)
         if args.command == "show":
             from loadlab.console.table import console, show
             from loadlab.results.folder import RunFolder
@@ -296,6 +305,9 @@ def _run(args: argparse.Namespace) -> int:
     out.print(overhead_line(summary, (summary.ended_at or summary.started_at) - summary.started_at))
     out.print(f"results: {folder.path}  (loadlab show {folder.run_id})")
     out.print(f"Prometheus data: {folder.path / 'prometheus'}  (serve it again: loadlab prometheus {folder.run_id})")
+    from loadlab import report
+
+    report.at_end(folder.path, out.print)
     return 1 if summary.slo_broken else 0
 
 

@@ -115,6 +115,21 @@ class SweepConfig:
                 )
 
 
+# `loadlab sweep --quick`: a first look in a few minutes (options given beside it still win)
+QUICK: dict[str, Any] = {
+    "servers": ["uvicorn-workers"],
+    "workers": [1, 2, 4],
+    "targets": ["sync", "async"],
+    "scenarios": ["io-sleep"],
+    "start_rate": 100.0,
+    "factor": 4.0,
+    "precision": 0.25,
+    "max_rate": 1600.0,
+    "duration_s": 3.0,
+    "warmup_s": 1.0,
+}
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """A sweep file's keys, checked against SweepConfig's (one line naming a wrong key)."""
     try:

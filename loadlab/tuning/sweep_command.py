@@ -7,14 +7,17 @@ import signal
 import sys
 from dataclasses import fields
 
+from loadlab import report
 from loadlab.console.sweep_table import show
 from loadlab.console.table import console
 from loadlab.results.folder import new_run_id
-from loadlab.tuning.sweep import Sweep, SweepConfig, read_toml, with_overrides
+from loadlab.tuning.sweep import QUICK, Sweep, SweepConfig, read_toml, with_overrides
 
 
 def config_from(args: argparse.Namespace) -> SweepConfig:
     config = SweepConfig(**read_toml(args.file)) if args.file else SweepConfig()
+    if args.quick:
+        config = with_overrides(config, QUICK)
     config = with_overrides(config, {f.name: getattr(args, f.name, None) for f in fields(SweepConfig)})
     if not config.sweep_id:
         config.sweep_id = f"sweep-{new_run_id()}"
@@ -53,5 +56,6 @@ def main(args: argparse.Namespace) -> int:
     out.print()
     show(summary, out)
     out.print()
-    out.print(f"results: {sweep.folder}  (loadlab report {sweep.folder})")
+    out.print(f"results: {sweep.folder}")
+    report.at_end(sweep.folder, out.print)
     return 0

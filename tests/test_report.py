@@ -1,0 +1,130 @@
+"""`loadlab report` end to end: the report of a short real run (its own Prometheus reopened for the
+server-side figures) and of a hand-made sweep, each opened in headless Chromium.
+
+Chromium is Debian's (`apt-get install chromium`), driven by Playwright's Python package through
+`executable_path`: no browser is downloaded. In the browser: no console error, no request beyond the
+file itself (the report is self-contained), and every plot drawn with a size and with data in it.
+A screenshot is saved beside each report (report.png).
+"""
+
+import fcntl
+import os
+import subprocess
+from pathlib import Path
+
+import psutil
+import pytest
+from playwright.sync_api import sync_playwright
+
+from loadlab import report
+from tests.helpers import LOADLAB
+from tests.unit.test_report_sweep import write_sweep
+
+CHROMIUM = Path("/usr/bin/chromium")
+RUN_ID = "report"
+
+# Per plot on the page: its size, and how much of it is data (the artists the report marks as data:
+# bars, lines, steps, points), with the size of that data; an <img> reports its decoded size.
+PLOTS_JS = """() => [...document.querySelectorAll('figure svg, figure img')].map(el => {
+    const box = el.getBoundingClientRect();
+    const plot = {tag: el.tagName.toLowerCase(), label: el.getAttribute('aria-label') || el.getAttribute('alt'),
+                  width: box.width, height: box.height, marks: 0, dataWidth: 0, dataHeight: 0, natural: 0};
+    if (plot.tag === 'img') { plot.natural = el.naturalWidth; return plot; }
+    for (const g of el.querySelectorAll('g[id*="-data-"]')) {
+        plot.marks += g.querySelectorAll('path, use, line, rect, polyline').length;
+        const b = g.getBBox();
+        plot.dataWidth = Math.max(plot.dataWidth, b.width);
+        plot.dataHeight = Math.max(plot.dataHeight, b.height);
+    }
+    return plot;
+})"""
+
+
+def open_in_chromium(out: Path) -> list[dict]:
+    """The report's plots as Chromium drew them; fails on a console error or any request beyond the file."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(out.as_uri(), wait_until="load")
+            plots = page.evaluate(PLOTS_JS)
+            page.screenshot(path=out.with_suffix(".png"), full_page=True)
+        finally:
+            browser.close()
+    assert not [p for p in psutil.Process().children(recursive=True) if "chrom" in p.name()], "Chromium left running"
+    assert errors == []
+    assert requests == [out.as_uri()]
+    assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    return plots
+
+
+def assert_drawn(plots: list[dict], count: int) -> None:
+    assert len(plots) == count
+    for plot in plots:
+        assert plot["width"] > 100 and plot["height"] > 100, plot
+        if plot["tag"] == "img":
+            assert plot["natural"] > 0, plot
+        else:
+            assert plot["marks"] > 0 and (plot["dataWidth"] > 0 or plot["dataHeight"] > 0), plot
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short real open-model run of io-sleep on both targets, kept with its Prometheus data."""
+    root = tmp_path_factory.mktemp("report")
+    args = ["--run-id", RUN_ID, "--results", str(root), "--scenario", "io-sleep", "--model", "open", "--rate", "20"]
+    args += ["--duration", "4s", "--warmup", "2s", "--server", "uvicorn-workers", "--workers", "2"]
+    run = subprocess.run([*LOADLAB, "run", *args], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr + run.stdout
+    return root / RUN_ID
+
+
+@pytest.fixture(scope="module")
+def run_report(run_folder: Path) -> Path:
+    return report.build(run_folder)
+
+
+def test_the_run_report_draws_the_server_side_from_the_runs_prometheus(run_folder, run_report):
+    text = run_report.read_text()
+    assert run_report == run_folder / "report.html"
+    assert "Figures not drawn" not in text
+    pngs = sorted(p.name for p in (run_folder / "report").glob("*.png"))
+    assert pngs == [
+        "distribution-io-sleep.png",
+        "latency-percentiles.png",
+        "over-time.png",
+        "p99-server-vs-client.png",
+        "sync-vs-async.png",
+    ]
+    assert text.count("<svg ") == len(pngs)
+    assert "sync server" in text and "async client" in text  # both sides of the histogram
+    assert "Published claims" in text and "C1: Sync endpoints serialise" in text
+    for banned in ("<script", "<link", "http:", "https:", "@import"):
+        assert banned not in text
+
+
+def test_the_reopened_prometheus_is_stopped_after_the_report(run_folder, run_report):
+    assert (run_folder / "prometheus" / "reopened.yml").is_file()  # it was reopened...
+    fd = os.open(run_folder / "prometheus" / ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ...and let go of its TSDB: the lock is free
+    finally:
+        os.close(fd)
+    assert not [p for p in psutil.Process().children(recursive=True) if "prometheus" in p.name()]
+
+
+def test_the_run_report_renders_in_chromium(run_report):
+    assert_drawn(open_in_chromium(run_report), 5)
+
+
+def test_the_sweep_report_renders_in_chromium(tmp_path):
+    out = report.build(write_sweep(tmp_path / "sweep-demo"))
+    assert_drawn(open_in_chromium(out), 6)
+    assert (tmp_path / "sweep-demo" / "report.png").is_file()
