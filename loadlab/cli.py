@@ -168,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="each configuration's capacity under the SLO, a model, a recommendation")
     _add_sweep_options(sweep)
 
-    from loadlab import report
+    from loadlab import comparison, report
 
     report.add_parser(sub)
+    comparison.add_parser(sub)
 
     show = sub.add_parser("show", help="print a finished (or interrupted) run again")
     show.add_argument("run_id")
@@ -233,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
             from loadlab.tuning import sweep_command
 
             return sweep_command.main(args)
+        if args.command == "compare":
+            from loadlab import comparison
+
+            return comparison.main(args)
         if args.command == "report":
             from loadlab import report
 
