@@ -150,13 +150,17 @@ class RunSummary:
 
     @classmethod
     def read(cls, path: Path) -> Self:
-        try:
-            data = json.loads(path.read_text())
-        except OSError as exc:
-            raise LoadlabError(f"cannot read {path}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise LoadlabError(f"{path} is not valid JSON ({exc})") from None
-        return cls.from_dict(data, path)
+        return cls.from_dict(read_json(path), path)
+
+
+def read_json(path: Path) -> Any:
+    """A results file's JSON, or one line saying why it cannot be read."""
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise LoadlabError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise LoadlabError(f"{path} is not valid JSON ({exc})") from None
 
 
 def _build(cls: type, data: Any, where: str) -> Any:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from loadlab.errors import LoadlabError
-from loadlab.results.point import _build
+from loadlab.results.point import _build, read_json
 
 SWEEP_SCHEMA_VERSION = 1
 SWEEP_FILE = "sweep.json"
@@ -160,10 +160,4 @@ class SweepSummary:
     @classmethod
     def read(cls, folder: Path) -> Self:
         path = folder / SWEEP_FILE
-        try:
-            data = json.loads(path.read_text())
-        except OSError as exc:
-            raise LoadlabError(f"cannot read {path}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise LoadlabError(f"{path} is not valid JSON ({exc})") from None
-        return cls.from_dict(data, path)
+        return cls.from_dict(read_json(path), path)
