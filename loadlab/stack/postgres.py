@@ -77,6 +77,7 @@ class PrivatePostgres:
         self.log_file = Path(log).resolve() if log is not None else self.directory / "postgres.log"
         self.user = SUPERUSER if os.geteuid() == 0 else None  # the system user the processes run as
         self._proc: subprocess.Popen | None = None
+        self._ready_with: list[psutil.Process] = []
         self._log_offset = 0  # where the output of the process started last begins in the log
 
     @property
@@ -143,6 +144,7 @@ class PrivatePostgres:
                 self._initdb(deadline)
             self._proc = self._spawn(self.command())
             self._wait_ready(deadline, timeout)
+            self._ready_with = self.processes()  # the postmaster's auxiliary processes, for stop()
         except BaseException:
             self.stop()
             raise
@@ -232,6 +234,8 @@ class PrivatePostgres:
         proc, self._proc = self._proc, None
         if proc is None:
             return None
+        # found now, while they still run in the cluster's folder: an exiting process no longer shows its cwd
+        cluster = {p.pid: p for p in [*self._ready_with, *self.processes()]}.values()
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGINT)  # the postmaster only: it shuts its children down itself
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -239,11 +243,12 @@ class PrivatePostgres:
         code = procs.stop(proc, timeout=5)
         # Each child of the postmaster leads its own process group, so `procs.stop` does not reach them.
         # They exit when it dies; if one lingers (found by its working directory, the cluster), kill it.
-        _, alive = psutil.wait_procs(self.processes(), timeout=5)
+        others = [p for p in self.processes() if p.pid not in {c.pid for c in cluster}]  # started meanwhile
+        alive = _until_exited([*cluster, *others], timeout=5)
         for child in alive:
             with contextlib.suppress(psutil.Error):
                 child.kill()
-        psutil.wait_procs(alive, timeout=5)
+        _until_exited(alive, timeout=5)
         return code
 
     def processes(self) -> list[psutil.Process]:
@@ -262,3 +267,21 @@ class PrivatePostgres:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _until_exited(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until each process has exited (a zombie has: it is only waiting to be reaped by its
+    parent, which for the postmaster's orphaned children is not us); return those still running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [p for p in processes if _running(p)]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.05)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
