@@ -1,6 +1,7 @@
 """`loadlab compare A B`: did run (or sweep) B regress against A? One verdict per point and figure.
 
     loadlab compare <run A> <run B> [--threshold 0.1] [--match target,scenario] [--results DIR] [--json]
+                    [--report | --html PATH]
 
 A and B are run ids under --results (default results/) or paths of results folders; two runs or
 two sweeps (a folder with sweep.json), not one of each.
@@ -35,7 +36,10 @@ line on stderr. E.g. in a pipeline:
     loadlab compare baseline candidate --threshold 0.15   # fails the job on status 1 or 2
 
 `html_section(result)` gives the same comparison as an HTML fragment for the report, and
-`Result.to_dict()` as JSON-able data (`--json` prints it).
+`Result.to_dict()` as JSON-able data (`--json` prints it). `report_section(result)` is that fragment
+titled "Comparison with A", as `loadlab.report.build(..., extra_sections=...)` takes it: `--report`
+writes B's report with it (B's report.html; `--html PATH` elsewhere) and prints its path; so does
+`loadlab report B --compare A`, which exits 0 whatever the verdict (the section says it).
 """
 
 import argparse
@@ -562,34 +566,53 @@ def show(result: Result, out) -> None:
     out.print(result.summary_line(), soft_wrap=True)
 
 
-def html_section(result: Result) -> str:
-    """The comparison as an HTML fragment: a <section> with the table, the notes and the summary;
-    every text escaped. Verdicts are classes (`verdict-regressed`, ...) for the report's style."""
+# the report's own classes (loadlab.report.html's CSS) beside the verdict's, so a verdict shows in colour
+VERDICT_CSS = {REGRESSED: "bad", IMPROVED: "good"}
+
+
+def html_section(result: Result, heading: bool = True) -> str:
+    """The comparison as an HTML fragment: a <section> with the summary (the verdict), the table and
+    the notes; every text escaped. Verdicts are classes (`verdict-regressed`, ...) and the report's
+    `bad`/`good`. `heading=False` leaves out the <h2>, for a page that titles the section itself."""
     e = html.escape
     headers = HEADERS if result.kind == "run" else ("configuration", *HEADERS[1:])
+    verdict_css = "bad" if result.regressions else "good"
     lines = [
         '<section class="loadlab-compare">',
-        f"<h2>{e(result.kind.capitalize())} B against A</h2>",
+        *([f"<h2>{e(result.kind.capitalize())} B against A</h2>"] if heading else []),
         f"<p>A: <code>{e(result.a)}</code>, B: <code>{e(result.b)}</code>, threshold ±{result.threshold:.0%}</p>",
+        f'<p class="summary {verdict_css}"><strong>{e(result.summary_line())}</strong></p>',
         '<table class="compare">',
         "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in headers) + "</tr></thead>",
         "<tbody>",
     ]
     for row, texts in zip(result.rows, cells(result), strict=True):
-        verdict = "verdict-" + row.verdict.replace(" ", "-")
+        css = " ".join(c for c in ("verdict-" + row.verdict.replace(" ", "-"), VERDICT_CSS.get(row.verdict)) if c)
         tds = "".join(f"<td>{e(t)}</td>" for t in texts)
-        lines.append(f'<tr class="{verdict}" title="{e(row.reason)}">{tds}</tr>')
+        lines.append(f'<tr class="{e(css)}" title="{e(row.reason)}">{tds}</tr>')
     lines += ["</tbody>", "</table>"]
     if result.notes:
         lines.append('<ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in result.notes) + "</ul>")
-    lines += [f'<p class="summary">{e(result.summary_line())}</p>', "</section>"]
+    lines.append("</section>")
     return "\n".join(lines) + "\n"
+
+
+def report_section(result: Result) -> tuple[str, str]:
+    """(title, html) of the comparison for `loadlab.report.build(..., extra_sections=[...])`."""
+    return f"Comparison with {result.a}", html_section(result, heading=False)
+
+
+def write_report(result: Result, b: Side, out: Path | None = None) -> Path:
+    """B's report (`out`, default B's report.html) with the comparison as a section; its path."""
+    from loadlab import report
+
+    return report.build(b.path, out, [report_section(result)])
 
 
 # ---------------------------------------------------------------- the command
 
 
-def _threshold_arg(text: str) -> float:
+def threshold_arg(text: str) -> float:
     try:
         return check_threshold(float(text))
     except ValueError:
@@ -598,7 +621,7 @@ def _threshold_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _match_arg(text: str) -> tuple[str, ...]:
+def match_arg(text: str) -> tuple[str, ...]:
     try:
         return parse_match(text)
     except LoadlabError as exc:
@@ -617,25 +640,33 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, default=DEFAULT_ROOT, help="results folder (default results/)")
     p.add_argument(
         "--threshold",
-        type=_threshold_arg,
+        type=threshold_arg,
         default=THRESHOLD,
         help="relative change beyond which a difference may count (default 0.1: 10 %%)",
     )
     p.add_argument(
         "--match",
-        type=_match_arg,
+        type=match_arg,
         help=f"fields that pair points (default {','.join(RUN_MATCH)}; sweeps: the whole configuration)",
     )
     p.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
+    written = p.add_mutually_exclusive_group()
+    written.add_argument(
+        "--report", action="store_true", help="also write B's HTML report (B/report.html) with this comparison"
+    )
+    written.add_argument("--html", type=Path, metavar="PATH", help="as --report, to PATH (an .html file)")
     return p
 
 
 def main(args: argparse.Namespace) -> int:
     """0: nothing regressed; 1: B regressed beyond the threshold; 2: bad input, one line on stderr."""
     try:
-        result = compare_sides(
-            open_side(args.results, args.a), open_side(args.results, args.b), args.threshold, args.match
-        )
+        a, b = open_side(args.results, args.a), open_side(args.results, args.b)
+        result = compare_sides(a, b, args.threshold, args.match)
+        if args.report or args.html is not None:
+            from loadlab.report import png_dir
+
+            out = write_report(result, b, args.html)
     except LoadlabError as exc:
         print(f"loadlab compare: error: {exc}", file=sys.stderr)
         return exc.status
@@ -645,4 +676,6 @@ def main(args: argparse.Namespace) -> int:
         from loadlab.console.table import console
 
         show(result, console())
+    if args.report or args.html is not None:  # on stderr under --json, which keeps stdout JSON
+        print(f"report: {out}  (figures as PNG in {png_dir(out)}/)", file=sys.stderr if args.json else sys.stdout)
     return result.status

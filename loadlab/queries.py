@@ -76,6 +76,11 @@ def server_cpu_seconds(sel: str, window: str) -> str:
     return f"sum(increase({_v(m.PROCESS_CPU, sel)}[{window}]))"
 
 
+def locust_workers_min(sel: str, window: str) -> str:
+    """The fewest Locust workers the master had connected at any scrape in the window (distributed mode)."""
+    return f"min(min_over_time({_v(m.LOCUST_WORKERS, sel)}[{window}]))"
+
+
 def generator_cpu_max(sel: str, window: str) -> str:
     """The busiest Locust process's CPU percent (100 = one core) at its peak in the window."""
     return f"max(max_over_time({_v(m.LOCUST_CPU, sel)}[{window}]))"

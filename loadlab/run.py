@@ -423,6 +423,12 @@ class Run:
             loop_lag_p99_ms=_ms(q(queries.loop_lag_quantile(0.99, sel, measured), at)),
             partial=partial,
         )
+        if c.locust_workers:
+            result.locust_workers = c.locust_workers
+            # while its users ran (after they stop, the workers leave with their master)
+            under_load = stopped_at - 1
+            window = f"{max(1, round(under_load - (started + c.warmup_s)))}s"
+            result.locust_workers_min = q(queries.locust_workers_min(sel, window), under_load)
         if c.model == "ramp":
             result.steps = read_ramp_steps(self.folder.locust_prefix(point.id))
         if c.model == "open":

@@ -413,6 +413,48 @@ def test_locust_workers_started_apart_forward_their_counts_to_the_master(tmp_pat
         assert p["requests"] > 0
         assert p["requests"] == p["client_requests"] == p["server_requests"], p
         assert 0 < p["generator_cpu_max"] < 100
+        assert (p["locust_workers"], p["locust_workers_min"]) == (2, 2)
+        assert not p["untrustworthy"]
+    assert "async-io-sleep: 2 Locust workers started apart, at least 2 connected throughout" in result.stdout
+
+
+LOST = ["--target", "async", "--users", "10", "--duration", "8s", "--locust-workers", "2", *SHORT]
+
+
+def test_a_locust_worker_that_dies_leaves_the_master_running_and_the_run_says_so(tmp_path):
+    """One of two workers is killed while it loads: the master carries on with the other, the run
+    completes, and its result names the loss (and is not trusted: part of the load went away)."""
+    stop = threading.Event()
+    threads = _keep_locust_workers(1, stop, tmp_path)
+    with tempfile.TemporaryDirectory() as metrics_dir:
+        env = {**os.environ, "LOADLAB_FORWARD_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        cmd = [sys.executable, "-m", "locust", "--worker", "-f", "-", "--master-host", "127.0.0.1"]
+        doomed = procs.start(cmd, env=env, log=tmp_path / "doomed.log")
+        run = procs.start(
+            [*LOADLAB, "run", "--results", str(tmp_path), "--run-id", "lost", "--scenario", "io-sleep", *LOST],
+            log=tmp_path / "run.log",
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while "measuring" not in (tmp_path / "run.log").read_text() and time.monotonic() < deadline:
+                assert run.poll() is None, (tmp_path / "run.log").read_text()
+                time.sleep(0.2)
+            time.sleep(1)
+            os.killpg(doomed.pid, signal.SIGKILL)  # gone without a word to the master
+            code = run.wait(180)
+        finally:
+            procs.stop(run)
+            procs.stop(doomed)
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+    output = (tmp_path / "run.log").read_text()
+    assert code == 0, output
+    (p,) = summary(tmp_path, "lost")["points"]
+    assert p["requests"] > 0
+    assert (p["locust_workers"], p["locust_workers_min"]) == (2, 1), p
+    assert "Locust workers: 1 of 2 stayed connected" in " ".join(p["untrustworthy_reasons"])
+    assert "2 Locust workers started apart, at least 1 connected throughout" in output
 
 
 def test_a_run_whose_locust_workers_never_come_says_so(tmp_path):

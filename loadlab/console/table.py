@@ -59,6 +59,11 @@ def notes(results: list[PointResult]) -> list[str]:
     for r in results:
         if r.partial:
             lines.append(f"  {r.point}: partial (interrupted after {r.timing.load_s:.0f}s of load)")
+        if r.locust_workers:
+            fewest = "?" if r.locust_workers_min is None else f"{r.locust_workers_min:.0f}"
+            lines.append(
+                f"  {r.point}: {r.locust_workers} Locust workers started apart, at least {fewest} connected throughout"
+            )
         if r.untrustworthy:
             lines.append(f"  {r.point}: ! untrustworthy: " + "; ".join(r.untrustworthy_reasons))
         if r.steps:

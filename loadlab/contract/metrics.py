@@ -90,6 +90,7 @@ LOCUST_LATE = "locust_requests_late_total"
 LOCUST_USERS = "locust_users"
 LOCUST_CPU = "locust_generator_cpu_percent"
 LOCUST_TEST_RUNNING = "locust_test_running"  # 1 from test start until its users have stopped, else 0
+LOCUST_WORKERS = "locust_workers"  # a master's connected workers (Locust's distributed mode only)
 
 
 def strip_total(name: str) -> str:

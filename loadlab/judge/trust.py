@@ -24,6 +24,9 @@ def reasons(result: PointResult) -> list[str]:
         found.append(f"generator CPU reached {cpu:.0f}%")
     if result.late and result.late > LATE_LIMIT * max(1.0, result.client_requests or 0.0):
         found.append(f"{result.late:.0f} requests not sent on time")
+    fewest = result.locust_workers_min
+    if result.locust_workers and fewest is not None and fewest < result.locust_workers:
+        found.append(f"Locust workers: {fewest:.0f} of {result.locust_workers} stayed connected (the rest went away)")
     client, server = result.client_requests, result.server_requests
     if client is not None and server is not None and abs(client - server) > max(2.0, COUNT_TOLERANCE * server):
         found.append(f"client counted {client:.0f} requests, server {server:.0f}")

@@ -262,6 +262,12 @@ class _UsersCollector:
         yield GaugeMetricFamily(
             m.LOCUST_TEST_RUNNING, "1 from the test's start until its users have stopped, else 0.", value=_test_running
         )
+        if isinstance(runner, MasterRunner):  # a worker that dies leaves the rest running: this shows it
+            yield GaugeMetricFamily(
+                m.LOCUST_WORKERS,
+                "Locust workers connected to this master (missing ones not counted).",
+                value=runner.worker_count,
+            )
 
 
 def _forget_dead_processes(path: str) -> None:

@@ -73,6 +73,8 @@ class PointResult:
     client_requests: float | None = None  # whole point, Locust's counter
     server_cpu_ms_per_request: float | None = None
     loop_lag_p99_ms: float | None = None
+    locust_workers: int | None = None  # Locust workers started apart: how many it was run with
+    locust_workers_min: float | None = None  # the fewest that were connected while it was measured
     late: float | None = None  # open model: requests sent late
     p99_scheduled_ms: float | None = None  # open model: latency from the schedule
     steps: list[RampStep] = field(default_factory=list)
