@@ -60,6 +60,22 @@ def test_a_third_of_the_throughput_is_named_a_regression_with_exit_1(results):
     assert compare(results, "slow", "a").returncode == 0
 
 
+def test_the_report_of_the_slow_run_has_the_comparison_with_its_regression_and_exits_0(results):
+    slow, fast = results / "slow", results / "a"
+    cmd = [*LOADLAB, "report", str(slow), "--compare", str(fast)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=results)
+    assert done.returncode == 0, done.stderr + done.stdout  # a regression is the section's news, not a failure
+    out = slow / "report.html"
+    assert done.stdout.startswith(f"report: {out}") and "REGRESSED:" in done.stdout, done.stdout
+    text = out.read_text()
+    section = text[text.index(f"<h2>Comparison with {fast}</h2>") :]
+    assert '<p class="summary bad"><strong>REGRESSED:' in section
+    rows = section[: section.index("</table>")].split("<tr")
+    (rps,) = [r for r in rows if "<td>rps</td>" in r]
+    assert "regressed" in rps and 'class="verdict-regressed bad"' in rps, rps
+    assert "<script" not in text
+
+
 def test_a_run_folder_that_is_not_one_is_one_line_and_status_2(results, tmp_path):
     done = compare(results, "a", str(tmp_path))
     assert done.returncode == 2 and "not a loadlab results folder" in done.stderr

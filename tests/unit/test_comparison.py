@@ -355,9 +355,12 @@ def test_html_section_is_a_table_with_escaped_text(tmp_path):
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
     assert "<code>&lt;a&gt;</code>" in text and "b&amp;c" in text and "&lt;why&gt;" in text
     assert text.count("<table") == 1 and text.count("<tr") == 3  # the header and two rows
-    assert 'class="verdict-regressed"' in text and 'class="verdict-only-in-B"' in text
+    assert 'class="verdict-only-in-B"' in text
     assert "<th>p-value</th>" in text and "<td>-50.0%</td>" in text and "<td>0.001</td>" in text
     assert "REGRESSED: 1 of 1 figures" in text
+    # the verdict comes first, in the report's colours
+    assert text.index('<p class="summary bad"><strong>REGRESSED: 1 of 1 figures') < text.index("<table")
+    assert 'class="verdict-regressed bad"' in text
 
 
 def test_the_result_is_json_able_even_with_an_infinite_change(tmp_path, capsys):
@@ -400,3 +403,92 @@ def test_judge_intervals():
     alone = cmp.judge_intervals(100.0, 200.0, None, (1.0, 2.0), higher_is_better=False)
     assert alone.verdict == cmp.REGRESSED and alone.reason.endswith(cmp.THRESHOLD_ONLY)
     assert math.isinf(cmp.judge_intervals(0.0, 5.0, None, None, higher_is_better=False).change)
+
+
+# ---------------------------------------------------------------- the comparison as a section of B's report
+
+
+def loadlab_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """`loadlab ARGV` as the command runs it: cli.main, its one-line errors and statuses."""
+    status = cli.main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def slower_pair(root: Path) -> None:
+    """Run "a" and run "b", B with 30 % less throughput: a regression, not noise."""
+    write_run(root, "a", steady())
+    write_run(root, "b", {**steady(rps=70.0), "counts": [round(c * 0.7) for c in STEADY]})
+
+
+def test_report_compare_adds_the_comparison_as_a_section_and_exits_0_on_a_regression(tmp_path, capsys):
+    slower_pair(tmp_path)
+    status, out, err = loadlab_cli(capsys, "report", "b", "--compare", "a", "--results", str(tmp_path))
+    assert (status, err) == (0, "")
+    report_file = tmp_path / "b" / "report.html"
+    assert out.splitlines()[0].startswith(f"report: {report_file}")
+    assert out.splitlines()[1].startswith("compared with a: REGRESSED: 1 of 5 figures")
+    text = report_file.read_text()
+    assert '<li><a href="#s-comparison-with-a">Comparison with a</a></li>' in text  # in the contents
+    section = text[text.index('<section id="s-comparison-with-a"><h2>Comparison with a</h2>') :]
+    assert section.index('<p class="summary bad"><strong>REGRESSED: 1 of 5 figures') < section.index("<table")
+    assert "rps -30.0%" in section
+    table = section[section.index('<table class="compare">') : section.index("</table>")]
+    assert "<th>point</th><th>figure</th><th>A</th><th>B</th><th>change</th><th>p-value</th><th>verdict</th>" in table
+    body = table.split("<tr")[2:]
+    assert len(body) == 5 and all("async io-sleep uvicorn-workers x4" in r for r in body)
+    (rps,) = [r for r in body if "<td>rps</td>" in r]
+    assert 'class="verdict-regressed bad"' in rps and "<td>100.0</td><td>70.0</td><td>-30.0%</td>" in rps
+    assert "<script" not in text and "http" not in text.replace("http_", "")
+    # the same run against itself: no regression, the same section says so
+    status, out, _ = loadlab_cli(
+        capsys, "report", str(tmp_path / "a"), "--compare", str(tmp_path / "a"), "--out", str(tmp_path / "self.html")
+    )
+    assert status == 0 and "no regression: 5 figures of 1 points" in out
+    assert '<p class="summary good"><strong>no regression: 5 figures' in (tmp_path / "self.html").read_text()
+
+
+def test_compare_report_writes_b_s_report_with_the_section_and_keeps_its_status(tmp_path, capsys):
+    slower_pair(tmp_path)
+    out_file = tmp_path / "out" / "b-vs-a.html"
+    status, out, err = loadlab_cli(capsys, "compare", "a", "b", "--results", str(tmp_path), "--html", str(out_file))
+    assert (status, err) == (1, "")  # regressed: the status of `loadlab compare`, report or not
+    assert out.strip().splitlines()[-1].startswith(f"report: {out_file}")
+    assert "REGRESSED: 1 of 5 figures" in out
+    text = out_file.read_text()
+    assert "<h2>Comparison with a</h2>" in text and 'class="verdict-regressed bad"' in text
+    # with --json stdout stays JSON; the report's path goes to stderr
+    status, out, err = loadlab_cli(capsys, "compare", "a", "b", "--results", str(tmp_path), "--json", "--report")
+    assert status == 1 and json.loads(out)["regressed"]
+    assert err.startswith(f"report: {tmp_path / 'b' / 'report.html'}")
+    assert "<h2>Comparison with a</h2>" in (tmp_path / "b" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["a", "--compare", "missing"], ["no run 'missing'"]),
+        (["a", "--compare", "empty"], ["not a loadlab results folder"]),
+        (["a", "--compare", "sweep"], ["cannot compare a sweep (sweep) with a run (a)"]),
+        (["sweep", "--compare", "a"], ["cannot compare a run (a) with a sweep (sweep)"]),
+        (["a", "--compare", "other"], ["no point in common", "A: async cpu", "B: async io-sleep"]),
+        (["empty", "--compare", "a"], ["not a loadlab results folder"]),
+        (["a", "--compare", "a", "--threshold", "2"], ["between 0 and 1"]),
+        (["a", "--compare", "a", "--match", "colour"], ["--match takes fields"]),
+        (["a", "--threshold", "0.2"], ["--threshold and --match go with --compare"]),
+        (["a", "--compare"], ["expected one argument"]),
+    ],
+)
+def test_report_compare_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, words):
+    write_run(tmp_path, "a", steady())
+    write_run(tmp_path, "other", steady(scenario="cpu"))
+    (tmp_path / "empty").mkdir()
+    write_sweep(tmp_path, "sweep", config(1, 100.0))
+    try:
+        status, _, err = loadlab_cli(capsys, "report", *argv, "--results", str(tmp_path))
+    except SystemExit as exc:  # argparse's own errors
+        status, err = exc.code, capsys.readouterr().err
+    assert status == 2, (argv, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert all(w in err for w in words), err
+    assert not list(tmp_path.glob("*/report.html"))  # nothing written

@@ -2,6 +2,7 @@
 
 import re
 
+from loadlab import comparison
 from loadlab.report import figures
 from loadlab.report.html import Section, cell, esc, page, table
 
@@ -20,6 +21,19 @@ def test_tables_and_pages_escape_every_piece_of_text():
     assert text.count("&lt;script&gt;") == 7
     anchor = Section(HOSTILE, "").anchor
     assert re.fullmatch(r"s-[a-z0-9-]+", anchor)
+
+
+def test_the_comparison_section_escapes_the_run_names_and_needs_nothing_outside_the_page():
+    result = comparison.Result("run", HOSTILE, HOSTILE, 0.1, comparison.RUN_MATCH, notes=[HOSTILE])
+    result.rows.append(comparison.Row(HOSTILE, "rps", 100.0, 50.0, -0.5, 0.001, "regressed", HOSTILE))
+    title, inner = comparison.report_section(result)
+    text = page("t", "s", [Section(title, inner)])
+    assert "<script>" not in text and "<h2>Comparison with &lt;script&gt;" in text
+    assert '<p class="summary bad"><strong>REGRESSED: 1 of 1 figures' in text
+    # the toc, <h2>, A, B, the row's point and title (its reason), the note, the summary (its point)
+    assert text.count("&lt;script&gt;") == 8
+    for banned in ("<link", "http:", "https:", "@import", "url("):
+        assert banned not in text
 
 
 def test_the_page_has_no_script_no_external_resource():
