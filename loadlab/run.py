@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -57,6 +57,8 @@ WORKERS_TIMEOUT_S = 60.0  # how long a Locust master waits for workers started a
 WORKERS_TIMEOUT_ENV = "LOADLAB_WORKERS_TIMEOUT_S"  # a warm-up this long holds a target's first scrape (1 s interval)
 
 log = logging.getLogger("loadlab.run")
+
+NextRate = Callable[[list[PointResult]], float | None]
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def slots(config: RunConfig, run_id: str, points: list[Point]) -> list[Slot]:
             ports[2 * i],
             ports[2 * i + 1],
             {
-                "run_id": run_id,
+                # a search's steps repeat one point: each gets its own run_id label, so their series stay apart
+                "run_id": f"{run_id}-s{point.step}" if point.step else run_id,
                 "target": point.target,
                 "server": config.server,
                 "workers": str(config.workers),
@@ -127,6 +130,7 @@ class Run:
         self.interrupted = False  # Ctrl-C came while a finished point was being summarized
         self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loadlab-stack")
         self.placement = Placement.from_env()
+        self.next_rate: NextRate | None = None  # a capacity search: each point's rate from the results so far
 
     # --- the stack ---
 
@@ -186,7 +190,10 @@ class Run:
         return self.folder.path / "locust" / f"{slot.point.id}.start"
 
     def _start_point(self, slot: Slot) -> Upcoming:
-        locust = None if self.config.locust_workers else self._start_locust(slot)
+        # Locust waits at its gate from now on, unless its command is not known yet: workers apart
+        # need the one master port free; a search's next rate depends on the current result
+        later = self.config.locust_workers or self.next_rate is not None
+        locust = None if later else self._start_locust(slot)
         return Upcoming(slot, self.background.submit(self._start_target, slot), locust)
 
     def _stop_all(self) -> None:
@@ -207,12 +214,20 @@ class Run:
         point_end = time.monotonic()
         for following in [*run_slots[1:], None]:
             assert upcoming is not None  # every point but the last starts the next one's processes
+            if self.next_rate is not None:
+                rate = self.next_rate(self.summary.points)
+                if rate is None:
+                    break  # the search is over: the started target is stopped with the rest
+                upcoming.slot = replace(upcoming.slot, point=replace(upcoming.slot.point, rate=rate))
             result, upcoming, previous_stop = self.measure(upcoming, following, previous_stop, point_end)
             point_end = time.monotonic()
             self.summary.points.append(result)
             self.folder.write_summary(self.summary)
             if result.partial or self.interrupted:
                 raise KeyboardInterrupt
+        else:
+            if self.next_rate is not None:
+                self.next_rate(self.summary.points)  # the last point is judged too
         if previous_stop is not None:
             previous_stop.result()
 
@@ -392,7 +407,7 @@ class Run:
         row = read_locust_row(self.folder.locust_prefix(point.id), point.scenario.route)
         measured = f"{max(1, round(at - (started + c.warmup_s)))}s"  # the measured part, after warm-up
         whole = f"{math.ceil(at - started) + 10}s"  # the whole point, for totals
-        sel = queries.selector(run_id=self.folder.run_id, target=point.target, scenario=point.scenario.name)
+        sel = queries.selector(run_id=slot.labels["run_id"], target=point.target, scenario=point.scenario.name)
         route = point.scenario.route
         q = self.prometheus.scalar
         window_requests = q(queries.server_requests_increase(sel, measured, route), at)
@@ -408,7 +423,7 @@ class Run:
             db_pool=c.db_pool,
             load_model=c.model,
             users=(point.users or c.users) if c.model != "open" else None,
-            rate=c.rate if c.model == "open" else None,
+            rate=(point.rate or c.rate) if c.model == "open" else None,
             duration_s=c.duration_s,
             warmup_s=c.warmup_s,
             started_at=started,
@@ -493,10 +508,16 @@ def overhead_line(summary: RunSummary, wall_s: float) -> str:
     )
 
 
-def run(config: RunConfig) -> tuple[RunFolder, RunSummary]:
+def run(config: RunConfig, next_rate: "NextRate | None" = None, steps: int = 0) -> tuple[RunFolder, RunSummary]:
     """Measure every point; return the folder and the summary. Raises LoadlabError on failure, with
-    the summary so far written; KeyboardInterrupt (Ctrl-C, SIGTERM) likewise, status "interrupted"."""
+    the summary so far written; KeyboardInterrupt (Ctrl-C, SIGTERM) likewise, status "interrupted".
+
+    A capacity search (loadlab sweep) gives `next_rate` and `steps`: the run's one point is measured
+    up to `steps` times in one stack, each time at the rate `next_rate` returns from the results so
+    far, until it returns None."""
     points = plan(config)
+    if next_rate is not None:
+        points = [replace(points[0], step=i + 1) for i in range(steps)]
     slo.load(Path(config.slo_file))  # a bad SLO file or a missing Prometheus fails before anything starts
     find_binary()
     folder = RunFolder.create(Path(config.results_root), config.run_id)
@@ -510,6 +531,7 @@ def run(config: RunConfig) -> tuple[RunFolder, RunSummary]:
     try:
         with RunProgress(len(points), config.load_s) as progress, ExitStack() as stack:
             run_ = Run(config, folder, stack, progress)
+            run_.next_rate = next_rate
             try:
                 run_slots = slots(config, folder.run_id, points)
                 run_.start_stack(run_slots)

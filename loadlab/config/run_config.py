@@ -40,7 +40,7 @@ class RunConfig:
             model=self.model,
             users=point.users or self.users,
             think_time_s=self.think_time_s,
-            rate=self.rate,
+            rate=point.rate or self.rate,
             max_inflight=self.max_inflight,
             step_users=self.step_users,
             step_seconds=self.step_seconds,
@@ -59,10 +59,12 @@ class Point:
     scenario: Scenario
     target: str
     users: int | None = None  # None: the run's --users
+    rate: float | None = None  # open model: None for the run's --rate (a capacity search sets each step's)
+    step: int | None = None  # the same point measured again at another rate (loadlab sweep): 1, 2, ...
 
     @property
     def id(self) -> str:
-        return f"{self.target}-{self.scenario.name}"
+        return f"{self.target}-{self.scenario.name}" + (f"-s{self.step}" if self.step else "")
 
 
 def plan(config: RunConfig) -> list[Point]:

@@ -3,8 +3,9 @@ beside it, the USL fits and the recommendation, in `results/<sweep_id>/sweep.jso
 
 results/<sweep_id>/
   sweep.json           this file's SweepSummary (rewritten atomically after every measured step)
-  steps/<step_run_id>/  one ordinary run folder per measured step (summary.json, locust/, logs/,
-                        prometheus/): `loadlab show` and `loadlab prometheus` work on each
+  steps/<config>/       one ordinary run folder per configuration (summary.json, locust/, logs/,
+                        prometheus/), one point per step: `loadlab show` and `loadlab prometheus`
+                        work on each (`<config>.2`, ... when a search was resumed)
 
 A step is one open-model point at one arrival rate; it passed when the point met the SLO and its
 generator kept the schedule. Units are in the field names, as in summary.json.
@@ -54,6 +55,7 @@ class SweepStep:
     error_ratio: float
     why: list[str] = field(default_factory=list)  # SLO breaches and trust problems when it did not pass
     generator_saturated: bool = False  # the generator, not the target, could not keep up
+    point: str = ""  # the point in that run's summary.json (a search measures its point once per step)
 
 
 @dataclass

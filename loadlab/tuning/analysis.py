@@ -40,13 +40,14 @@ def capped(result: ConfigResult) -> bool:
 
 
 def usl_curves(configs: list[ConfigResult]) -> list[UslCurve]:
-    """The USL fitted to capacity against workers wherever 3 or more worker counts were measured
-    with everything else the same."""
+    """The USL fitted to capacity against workers wherever 3 or more worker counts reached their
+    capacity (their search broke) with everything else the same."""
     from loadlab.tuning import usl  # SciPy: only when there is something to fit
 
     groups: dict[tuple, list[ConfigResult]] = {}
     for r in configs:
-        if r.done and r.capacity_measured_rps is not None:
+        # a search that never broke measured its max rate, not a capacity: it would bend the curve
+        if r.done and r.capacity_measured_rps is not None and not capped(r):
             c = r.config
             groups.setdefault((c.server, c.target, c.scenario, c.threads, c.db_pool), []).append(r)
     curves = []

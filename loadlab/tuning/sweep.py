@@ -1,23 +1,23 @@
 """`loadlab sweep`: each configuration's capacity under the SLO, the model beside it, a recommendation.
 
     matrix (server × workers × threads × DB pool × target × scenario)
-      -> for each configuration: a capacity search (loadlab.tuning.search), one step at a time;
-         a step is an ordinary one-point open-model `loadlab run` at one arrival rate, in
-         results/<sweep_id>/steps/<config>-r<rate>/, judged by loadlab.judge.capacity
+      -> for each configuration: a capacity search (loadlab.tuning.search), one step at a time,
+         in one `loadlab run` (one Prometheus, one upstream) whose point is measured again at each
+         rate the search asks for: results/<sweep_id>/steps/<config>/, each step judged by
+         loadlab.judge.capacity
       -> results/<sweep_id>/sweep.json after every step (loadlab.results.sweep)
       -> the model, the USL and the recommendation (loadlab.tuning.analysis), printed and stored
 
 The open model is used so that overload shows as latency and late requests rather than being
 absorbed by users waiting for answers. Re-running the same command resumes: finished
-configurations are skipped, and an unfinished one replays its stored steps and measures on.
-A step costs its warm-up and duration plus a run's start and stop (its own Prometheus and
-upstream: a few seconds), which the log shows per step.
+configurations are skipped, and an unfinished one replays its stored steps and measures on (in a
+new run folder, `<config>.2`). A step costs its warm-up and duration, its target's start and its
+drain; a configuration adds one stack start (Prometheus finds its first target within about 5 s).
 """
 
 import logging
 import math
 import os
-import shutil
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +32,7 @@ from loadlab.errors import LoadlabError
 from loadlab.judge import slo
 from loadlab.judge.capacity import judge_step
 from loadlab.results.folder import write_text
+from loadlab.results.point import PointResult
 from loadlab.results.sweep import SWEEP_FILE, ConfigResult, Configuration, SweepStep, SweepSummary
 from loadlab.stack import servers
 from loadlab.tuning import analysis, model
@@ -125,7 +126,7 @@ QUICK: dict[str, Any] = {
     "factor": 4.0,
     "precision": 0.25,
     "max_rate": 1600.0,
-    "duration_s": 3.0,
+    "duration_s": 2.0,
     "warmup_s": 1.0,
 }
 
@@ -219,58 +220,80 @@ class Sweep:
         return summary
 
     def search(self, summary: SweepSummary, result: ConfigResult, title: str, left: list, progress) -> None:
-        """The capacity search of one configuration, from its stored steps on."""
-        p99_limit, error_limit = self.config.limits(result.config.scenario)
-        while True:
-            steps = [Step(s.rate, s.passed) for s in result.steps]
-            decision = decide(steps, self.settings)
-            if decision.rate is None:
+        """The capacity search of one configuration, from its stored steps on: one run (one stack:
+        Prometheus, upstream) whose point is measured again at each rate the search asks for."""
+        c = result.config
+        p99_limit, error_limit = self.config.limits(c.scenario)
+        run_id = self.next_run_id(c)
+        judged = 0  # the run's points already turned into steps
+        announced = -1  # the step whose start was last printed
+
+        def next_rate(points: list[PointResult]) -> float | None:
+            nonlocal judged, announced
+            for point in points[judged:]:
+                step = self.step(point, run_id, p99_limit, error_limit)
+                result.steps.append(step)
+                self.save(summary)
+                verdict = "held" if step.passed else "broke: " + "; ".join(step.why)
+                progress(f"    {step.rps or 0:.0f} rps served, p99 {_ms(step.p99_ms)} ms: {verdict}")
+            judged = len(points)
+            decision = decide([Step(s.rate, s.passed) for s in result.steps], self.settings)
+            if decision.rate is not None and announced != len(result.steps):
+                announced = len(result.steps)
+                progress(f"{title} {c.label}: step {len(result.steps) + 1} at {decision.rate:g} rps{self.eta(left)}")
+            else:
                 result.stopped = decision.stopped or ""
-                break
-            progress(f"{title} {result.config.label}: step {len(steps) + 1} at {decision.rate:g} rps{self.eta(left)}")
-            step = self.measure(result, decision.rate, p99_limit, error_limit)
-            result.steps.append(step)
-            self.save(summary)
-            verdict = "held" if step.passed else "broke: " + "; ".join(step.why)
-            progress(f"    {step.rps or 0:.0f} rps served, p99 {_ms(step.p99_ms)} ms: {verdict}")
+            return decision.rate
+
+        if next_rate([]) is not None:  # something left to measure (a resumed search may be over already)
+            from loadlab.run import run  # the engine of `loadlab run`
+
+            started, before = time.monotonic(), len(result.steps)
+            run(self.run_config(c, run_id), next_rate, self.settings.max_steps - len(result.steps))
+            measured, elapsed = len(result.steps) - before, time.monotonic() - started
+            self.step_times.append(elapsed / max(1, measured))
+            log.info(f"{run_id}: {measured} steps in {elapsed:.1f}s")
+        if not result.stopped:  # the run's points ran out before the search ended (max steps)
+            next_rate([])
         passed = [s for s in result.steps if s.passed]
         best = max(passed, key=lambda s: s.rate) if passed else None
         first_failure = next((s for s in result.steps if not s.passed), None)
         result.generator_saturated = bool(first_failure and first_failure.generator_saturated)
         if best is not None:
-            point = self.point(best.run_id)
+            point = self.point(best)
             result.capacity_rps = best.rate
             result.capacity_measured_rps = point.rps
             result.capacity_p99_ms = best.p99_ms
             result.cpu_ms_per_request = point.server_cpu_ms_per_request
-        log.info(f"{result.config.id}: capacity {result.capacity_rps} rps; {result.stopped}")
-        progress(f"{title} {result.config.label}: {_capacity(result)} ({result.stopped})")
+        log.info(f"{c.id}: capacity {result.capacity_rps} rps; {result.stopped}")
+        progress(f"{title} {c.label}: {_capacity(result)} ({result.stopped})")
 
-    def measure(self, result: ConfigResult, rate: float, p99_limit: float | None, error_limit: float | None):
-        c = result.config
-        run_id = f"{c.id}-r{rate:g}"
-        shutil.rmtree(self.folder / "steps" / run_id, ignore_errors=True)  # a step cut short before: again
-        run_config = RunConfig(
+    def next_run_id(self, c: Configuration) -> str:
+        """The configuration's run folder under steps/: `<config>`, then `<config>.2`, ... when resumed."""
+        n = 1
+        while (self.folder / "steps" / (c.id if n == 1 else f"{c.id}.{n}")).exists():
+            n += 1
+        return c.id if n == 1 else f"{c.id}.{n}"
+
+    def run_config(self, c: Configuration, run_id: str) -> RunConfig:
+        return RunConfig(
             points=[(c.scenario, c.target)],
             server=c.server,
             workers=c.workers,
             threads=c.threads,
             db_pool=c.db_pool,
             model="open",
-            rate=rate,
+            rate=self.config.start_rate,  # each step's own rate replaces it
             duration_s=self.config.duration_s,
             warmup_s=self.config.warmup_s,
             slo_file=self.config.slo_file,
             run_id=run_id,
             results_root=str(self.folder / "steps"),
         )
-        from loadlab.run import run  # the engine of `loadlab run`, one point per step
 
-        started = time.monotonic()
-        _, run_summary = run(run_config)
-        self.step_times.append(time.monotonic() - started)
-        log.info(f"{run_id}: {time.monotonic() - started:.1f}s wall for {run_config.load_s:g}s of load")
-        point = run_summary.points[0]
+    @staticmethod
+    def step(point: PointResult, run_id: str, p99_limit: float | None, error_limit: float | None) -> SweepStep:
+        rate = point.rate or 0.0
         verdict = judge_step(point, rate, p99_limit, error_limit)
         return SweepStep(
             rate,
@@ -281,12 +304,14 @@ class Sweep:
             point.error_ratio,
             verdict.why,
             verdict.generator_saturated,
+            point.point,
         )
 
-    def point(self, run_id: str):
+    def point(self, step: SweepStep) -> PointResult:
         from loadlab.results.folder import RunFolder
 
-        return RunFolder.open(self.folder / "steps", run_id).summary().points[0]
+        points = RunFolder.open(self.folder / "steps", step.run_id).summary().points
+        return next(p for p in points if p.point == step.point) if step.point else points[0]
 
     def eta(self, left: list) -> str:
         """Remaining time, from the steps so far (a search takes about log2(range) + bisections steps)."""

@@ -98,3 +98,8 @@ def test_a_bad_sweep_is_refused_with_one_clear_line(change, words):
     config = SweepConfig(**change)
     with pytest.raises(LoadlabError, match=words):
         config.validate()
+
+
+def test_searches_that_never_broke_are_left_out_of_the_usl():
+    configs = [measured(n, 100.0 * n) for n in (1, 2)] + [measured(4, 250.0, all_passed=True)]
+    assert summary(configs).usl == []  # two capacities and one max rate: nothing to fit
