@@ -96,7 +96,8 @@ def recommendations(configs: list[ConfigResult], cores: int) -> list[Recommendat
     for r in configs:
         if r.done:
             c = r.config
-            saturated = r.generator_saturated and r.capacity_rps is None
+            # the generator, not the target, stopped its search: flagged, and not recommended
+            saturated = r.generator_saturated
             m = recommend.Measured(
                 c.target,
                 c.scenario,

@@ -103,3 +103,11 @@ def test_a_bad_sweep_is_refused_with_one_clear_line(change, words):
 def test_searches_that_never_broke_are_left_out_of_the_usl():
     configs = [measured(n, 100.0 * n) for n in (1, 2)] + [measured(4, 250.0, all_passed=True)]
     assert summary(configs).usl == []  # two capacities and one max rate: nothing to fit
+
+
+def test_a_configuration_stopped_by_the_generator_is_not_recommended():
+    saturated = measured(4, 900.0)
+    saturated.generator_saturated = True
+    (rec,) = summary([measured(1, 40.0), measured(2, 80.0), saturated]).recommendations
+    assert rec.best == "sync-io-sleep-uvicorn-workers-w2-t4-p10"
+    assert "left out: the generator saturated" in rec.why
