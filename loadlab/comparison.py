@@ -1,7 +1,6 @@
 """`loadlab compare A B`: did run (or sweep) B regress against A? One verdict per point and figure.
 
     loadlab compare <run A> <run B> [--threshold 0.1] [--match target,scenario] [--results DIR] [--json]
-                    [--report | --html PATH]
 
 A and B are run ids under --results (default results/) or paths of results folders; two runs or
 two sweeps (a folder with sweep.json), not one of each.
@@ -37,9 +36,9 @@ line on stderr. E.g. in a pipeline:
 
 `html_section(result)` gives the same comparison as an HTML fragment for the report, and
 `Result.to_dict()` as JSON-able data (`--json` prints it). `report_section(result)` is that fragment
-titled "Comparison with A", as `loadlab.report.build(..., extra_sections=...)` takes it: `--report`
-writes B's report with it (B's report.html; `--html PATH` elsewhere) and prints its path; so does
-`loadlab report B --compare A`, which exits 0 whatever the verdict (the section says it).
+titled "Comparison with A", as `loadlab.report.build(..., extra_sections=...)` takes it:
+`loadlab report B --compare A` writes B's report with it, and exits 0 whatever the verdict (the
+section says it). This module does not import the report: the report imports it.
 """
 
 import argparse
@@ -602,13 +601,6 @@ def report_section(result: Result) -> tuple[str, str]:
     return f"Comparison with {result.a}", html_section(result, heading=False)
 
 
-def write_report(result: Result, b: Side, out: Path | None = None) -> Path:
-    """B's report (`out`, default B's report.html) with the comparison as a section; its path."""
-    from loadlab import report
-
-    return report.build(b.path, out, [report_section(result)])
-
-
 # ---------------------------------------------------------------- the command
 
 
@@ -650,11 +642,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help=f"fields that pair points (default {','.join(RUN_MATCH)}; sweeps: the whole configuration)",
     )
     p.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
-    written = p.add_mutually_exclusive_group()
-    written.add_argument(
-        "--report", action="store_true", help="also write B's HTML report (B/report.html) with this comparison"
-    )
-    written.add_argument("--html", type=Path, metavar="PATH", help="as --report, to PATH (an .html file)")
     return p
 
 
@@ -663,10 +650,6 @@ def main(args: argparse.Namespace) -> int:
     try:
         a, b = open_side(args.results, args.a), open_side(args.results, args.b)
         result = compare_sides(a, b, args.threshold, args.match)
-        if args.report or args.html is not None:
-            from loadlab.report import png_dir
-
-            out = write_report(result, b, args.html)
     except LoadlabError as exc:
         print(f"loadlab compare: error: {exc}", file=sys.stderr)
         return exc.status
@@ -676,6 +659,4 @@ def main(args: argparse.Namespace) -> int:
         from loadlab.console.table import console
 
         show(result, console())
-    if args.report or args.html is not None:  # on stderr under --json, which keeps stdout JSON
-        print(f"report: {out}  (figures as PNG in {png_dir(out)}/)", file=sys.stderr if args.json else sys.stdout)
     return result.status

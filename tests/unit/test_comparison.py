@@ -448,22 +448,6 @@ def test_report_compare_adds_the_comparison_as_a_section_and_exits_0_on_a_regres
     assert '<p class="summary good"><strong>no regression: 5 figures' in (tmp_path / "self.html").read_text()
 
 
-def test_compare_report_writes_b_s_report_with_the_section_and_keeps_its_status(tmp_path, capsys):
-    slower_pair(tmp_path)
-    out_file = tmp_path / "out" / "b-vs-a.html"
-    status, out, err = loadlab_cli(capsys, "compare", "a", "b", "--results", str(tmp_path), "--html", str(out_file))
-    assert (status, err) == (1, "")  # regressed: the status of `loadlab compare`, report or not
-    assert out.strip().splitlines()[-1].startswith(f"report: {out_file}")
-    assert "REGRESSED: 1 of 5 figures" in out
-    text = out_file.read_text()
-    assert "<h2>Comparison with a</h2>" in text and 'class="verdict-regressed bad"' in text
-    # with --json stdout stays JSON; the report's path goes to stderr
-    status, out, err = loadlab_cli(capsys, "compare", "a", "b", "--results", str(tmp_path), "--json", "--report")
-    assert status == 1 and json.loads(out)["regressed"]
-    assert err.startswith(f"report: {tmp_path / 'b' / 'report.html'}")
-    assert "<h2>Comparison with a</h2>" in (tmp_path / "b" / "report.html").read_text()
-
-
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
