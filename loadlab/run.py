@@ -53,6 +53,11 @@ STOP_POLL_S = 0.1
 TICK_S = 0.5
 HOST = "127.0.0.1"
 WARMUP_FOR_FIRST_SCRAPE_S = 2.0
+# A capacity search's step is stopped early when, this long into its measured window, the target
+# served under this share of the offered rate over the last CUT_WINDOW (a step must serve 90 % to hold)
+CUT_CHECK_AFTER_S = 2.0
+CUT_SERVED_SHARE = 0.75
+CUT_WINDOW = "3s"
 WORKERS_TIMEOUT_S = 60.0  # how long a Locust master waits for workers started apart (--locust-workers)
 WORKERS_TIMEOUT_ENV = "LOADLAB_WORKERS_TIMEOUT_S"  # a warm-up this long holds a target's first scrape (1 s interval)
 
@@ -255,13 +260,14 @@ class Run:
 
         try:
             timing = PhaseTiming(setup_s=time.monotonic() - since, warmup_s=c.warmup_s)
-            started, stopped_at, partial = self.drive(upcoming, target, previous_stop, timing, start_following)
+            started, stopped_at, partial, cut = self.drive(upcoming, target, previous_stop, timing, start_following)
             drain_from = time.monotonic() - (time.time() - stopped_at)
             result, interrupted = self.drain(slot, started, stopped_at, partial)
         finally:
             stop = self.background.submit(target.stop)
         timing.drain_s = time.monotonic() - drain_from
         result.timing = timing
+        result.cut_short = cut
         log.info(
             f"{slot.point.id}: set-up {timing.setup_s:.1f}s, warm-up {timing.warmup_s:g}s, "
             f"load {timing.load_s:.1f}s, drain {timing.drain_s:.1f}s{' (partial)' if partial else ''}"
@@ -282,10 +288,12 @@ class Run:
         previous_stop: Future | None,
         timing: PhaseTiming,
         on_users_stopped: Callable[[], None],
-    ) -> tuple[float, float, bool]:
-        """Open Locust's gate and run it until its users have stopped; return (Unix start, Unix stop, partial).
+    ) -> tuple[float, float, bool, str]:
+        """Open Locust's gate and run it until its users have stopped; return (Unix start, Unix stop,
+        partial, why it was cut short or "").
 
-        A target that dies ends the run; Ctrl-C stops Locust gracefully and marks the point partial."""
+        A target that dies ends the run; Ctrl-C stops Locust gracefully and marks the point partial.
+        In a capacity search, a step that is clearly broken is stopped early (see `_clearly_broken`)."""
         c, slot = self.config, upcoming.slot
         point = slot.point
         log_file = self.folder.log(f"{point.id}-locust")
@@ -302,7 +310,8 @@ class Run:
         started, start = time.time(), time.monotonic()
         planned_end = start + c.load_s
         deadline = planned_end + 60 + LINGER_S
-        partial = False
+        partial, cut = False, ""
+        next_check = start + c.warmup_s + CUT_CHECK_AFTER_S
         try:
             self._wait_until_up(slot, target)
             self.prometheus.wait_until_up(slot.locust_address, job=LOCUST_JOB)
@@ -316,6 +325,12 @@ class Run:
                 elapsed = time.monotonic() - start
                 phase = "warm-up" if elapsed < c.warmup_s else "measuring" if elapsed < c.load_s else "stopping"
                 self.progress.phase(slot.title, f"{phase} {min(elapsed, c.load_s):.0f}/{c.load_s:g}s", elapsed)
+                if self.next_rate is not None and next_check <= time.monotonic() < planned_end - 1:
+                    next_check = time.monotonic() + 1
+                    cut = self._clearly_broken(slot)
+                    if cut:
+                        self.progress.phase(slot.title, f"stopped early: {cut}")
+                        break
                 time.sleep(TICK_S if time.monotonic() < planned_end - TICK_S else STOP_POLL_S)
         except KeyboardInterrupt:
             partial = True
@@ -326,15 +341,27 @@ class Run:
             on_users_stopped()
         # Locust lingers until Prometheus has its final counts; on Ctrl-C, SIGTERM makes it quit the same way.
         try:
-            code = procs.stop(locust, timeout=LINGER_S + 10) if partial else locust.wait(LINGER_S + 10)
+            code = procs.stop(locust, timeout=LINGER_S + 10) if partial or cut else locust.wait(LINGER_S + 10)
         except subprocess.TimeoutExpired:
             code = procs.stop(locust)
         except KeyboardInterrupt:
             partial = True
             code = procs.stop(locust, timeout=LINGER_S + 10)
-        if not partial and code not in (0, 1):  # 1: some requests failed, which the result reports
+        if not partial and not cut and code not in (0, 1):  # 1: some requests failed, which the result reports
             raise LoadlabError(f"Locust exited with status {code}; see {log_file}", FAILED)
-        return started, stopped_at, partial
+        return started, stopped_at, partial, cut
+
+    def _clearly_broken(self, slot: Slot) -> str:
+        """Why a search's step need not run to its end, or "": over the last seconds the target served
+        well under the rate offered, far below what a step must serve to hold (judge.capacity)."""
+        rate = slot.point.rate
+        sel = queries.selector(
+            run_id=slot.labels["run_id"], target=slot.point.target, scenario=slot.point.scenario.name
+        )
+        served = self.prometheus.scalar(queries.client_rps(sel, CUT_WINDOW), time.time()) if rate else None
+        if rate and served is not None and served < CUT_SERVED_SHARE * rate:
+            return f"served {served:.0f} of {rate:g} rps offered over the last {CUT_WINDOW}"
+        return ""
 
     def _wait_for_workers(self, locust: subprocess.Popen, slot: Slot) -> None:
         """Until Locust's test runs: its master has seen --expect-workers workers connect."""

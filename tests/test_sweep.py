@@ -57,6 +57,13 @@ def test_the_search_finds_the_capacity_the_threads_allow(swept):
     passed = max(s["rate"] for s in steps if s["passed"])
     failed = min(s["rate"] for s in steps if not s["passed"])
     assert passed < failed and (failed - passed) / passed <= 0.25
+    # a step far over the limit is stopped early: it served well under the rate offered
+    (over,) = [s for s in steps if s["rate"] == 32]
+    assert not over["passed"]
+    assert any(w.startswith("stopped early: served") for w in over["why"]), over["why"]
+    run_summary = json.loads((root / "s" / "steps" / over["run_id"] / "summary.json").read_text())
+    (point,) = [p for p in run_summary["points"] if p["point"] == over["point"]]
+    assert point["cut_short"] and point["timing"]["load_s"] < 3.5  # of the 4 s asked for
     assert config["model"]["binding"] == "threads"
     assert config["model"]["ceiling_rps"] == pytest.approx(20.0)
     # every step is an ordinary run folder

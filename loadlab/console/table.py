@@ -64,6 +64,8 @@ def notes(results: list[PointResult]) -> list[str]:
             lines.append(
                 f"  {r.point}: {r.locust_workers} Locust workers started apart, at least {fewest} connected throughout"
             )
+        if r.cut_short:
+            lines.append(f"  {r.point}: stopped early after {r.timing.load_s:.0f}s of load: {r.cut_short}")
         if r.untrustworthy:
             lines.append(f"  {r.point}: ! untrustworthy: " + "; ".join(r.untrustworthy_reasons))
         if r.steps:

@@ -41,6 +41,8 @@ def judge_step(
     served = point.rps or 0.0
     if served < KEPT_UP * rate:
         why.append(f"served {served:.0f} of {rate:g} rps offered")
+    if point.cut_short:
+        why.append(f"stopped early: {point.cut_short}")
     why += point.untrustworthy_reasons
     saturated = any(r.startswith(GENERATOR) for r in point.untrustworthy_reasons)
     return StepVerdict(not why, why, saturated)

@@ -82,6 +82,7 @@ class PointResult:
     slo_broken: list[str] = field(default_factory=list)
     untrustworthy_reasons: list[str] = field(default_factory=list)
     partial: bool = False  # cut short (Ctrl-C): summarized as far as it got
+    cut_short: str = ""  # a capacity search stopped it early, clearly broken: why
     timing: PhaseTiming = field(default_factory=PhaseTiming)
 
     @property
