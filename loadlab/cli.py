@@ -6,7 +6,7 @@ from pathlib import Path
 
 from loadlab import durations
 from loadlab.errors import USAGE, LoadlabError
-from loadlab.stack import servers
+from loadlab.stack import procs, servers
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,22 +48,42 @@ def _names(text: str) -> list[str]:
 
 
 def _add_sweep_options(p: argparse.ArgumentParser) -> None:
-    """Every option defaults to None: unset ones come from --file, then SweepConfig's defaults."""
+    """Every option defaults to None: unset ones come from --file, then SweepConfig's defaults (shown here)."""
+    from loadlab.tuning.sweep import QUICK, SweepConfig
+
+    d = SweepConfig()
+
+    def listed(values: list) -> str:
+        return ",".join(str(v) for v in values)
+
+    quick = f"workers {listed(QUICK['workers'])}, {listed(QUICK['scenarios'])}, both targets, coarse steps"
     p.add_argument("--file", type=Path, help="a TOML file with the same keys (servers = [...], workers = [...])")
-    p.add_argument("--quick", action="store_true", help="a first look: workers 1,2,4, io-sleep, both targets, coarse")
-    p.add_argument("--server", dest="servers", type=_names, help="server kinds, comma-separated (uvicorn-workers)")
-    p.add_argument("--workers", type=_ints, help="worker counts, comma-separated (1,2,3,4,6,8)")
-    p.add_argument("--threads", type=_ints, help="thread limits, comma-separated (40)")
-    p.add_argument("--db-pool", dest="db_pool", type=_ints, help="DB pool sizes, comma-separated (10)")
-    p.add_argument("--target", dest="targets", type=_names, help="sync, async or both (sync,async)")
-    p.add_argument("--scenario", dest="scenarios", type=_names, help="scenarios, comma-separated (io-sleep)")
-    p.add_argument("--start-rate", dest="start_rate", type=_float, help="first rate of each search, rps (50)")
-    p.add_argument("--factor", type=_float, help="each step up multiplies the rate by this (2)")
-    p.add_argument("--precision", type=_float, help="bisect until (high - low) / low is at most this (0.05)")
-    p.add_argument("--max-rate", dest="max_rate", type=_float, help="never offer more than this, rps (5000)")
-    p.add_argument("--max-steps", dest="max_steps", type=_int, help="steps per configuration at most (15)")
-    p.add_argument("--duration", dest="duration_s", type=_duration, help="measured per step, after warm-up (5s)")
-    p.add_argument("--warmup", dest="warmup_s", type=_duration, help="load before measuring, per step (2s)")
+    p.add_argument("--quick", action="store_true", help=f"a first look: {quick}")
+    p.add_argument("--server", dest="servers", type=_names, help=f"server kinds, comma-separated ({listed(d.servers)})")
+    p.add_argument("--workers", type=_ints, help=f"worker counts, comma-separated ({listed(d.workers)})")
+    p.add_argument("--threads", type=_ints, help=f"thread limits, comma-separated ({listed(d.threads)})")
+    p.add_argument(
+        "--db-pool", dest="db_pool", type=_ints, help=f"DB pool sizes, comma-separated ({listed(d.db_pool)})"
+    )
+    p.add_argument("--target", dest="targets", type=_names, help=f"sync, async or both ({listed(d.targets)})")
+    p.add_argument(
+        "--scenario", dest="scenarios", type=_names, help=f"scenarios, comma-separated ({listed(d.scenarios)})"
+    )
+    p.add_argument(
+        "--start-rate", dest="start_rate", type=_float, help=f"first rate of each search, rps ({d.start_rate:g})"
+    )
+    p.add_argument("--factor", type=_float, help=f"each step up multiplies the rate by this ({d.factor:g})")
+    p.add_argument(
+        "--precision", type=_float, help=f"bisect until (high - low) / low is at most this ({d.precision:g})"
+    )
+    p.add_argument("--max-rate", dest="max_rate", type=_float, help=f"never offer more than this, rps ({d.max_rate:g})")
+    p.add_argument("--max-steps", dest="max_steps", type=_int, help=f"steps per configuration at most ({d.max_steps})")
+    p.add_argument(
+        "--duration", dest="duration_s", type=_duration, help=f"measured per step, after warm-up ({d.duration_s:g}s)"
+    )
+    p.add_argument(
+        "--warmup", dest="warmup_s", type=_duration, help=f"load before measuring, per step ({d.warmup_s:g}s)"
+    )
     p.add_argument("--p99-ms", dest="p99_ms", type=_float, help="the SLO's p99 limit (default: slo.toml's)")
     p.add_argument("--error-ratio", dest="error_ratio", type=_float, help="the SLO's error ratio limit (slo.toml's)")
     p.add_argument("--slo", dest="slo_file", help="SLO file (default slo.toml)")
@@ -280,17 +300,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import signal
-
     from loadlab.console.table import console, show
     from loadlab.run import overhead_line, run
 
     config = _run_config(args)
 
-    def on_sigterm(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+    procs.sigterm_as_ctrl_c()
     try:
         folder, summary = run(config)
     except KeyboardInterrupt:

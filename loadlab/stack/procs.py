@@ -20,6 +20,16 @@ from typing import IO
 _PR_SET_PDEATHSIG = 1
 
 
+def sigterm_as_ctrl_c() -> None:
+    """SIGTERM (a supervisor, `timeout`, `docker stop`) takes the Ctrl-C path: every exit path that
+    keeps what was measured and stops every process runs for it too."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     os.setsid()
     with contextlib.suppress(OSError):  # not glibc: the process group still covers the normal exit paths

@@ -4,11 +4,11 @@ Nothing is scraped (the run's data stays as it was); the rules are loaded, so th
 names resolve for new evaluations. Ctrl-C or SIGTERM stops it.
 """
 
-import signal
 import time
 from datetime import UTC, datetime
 
 from loadlab.results.folder import RunFolder
+from loadlab.stack import procs
 from loadlab.stack.prometheus import Prometheus
 
 DATASOURCE_UID = "loadlab-prometheus"  # the uid grafana/provisioning gives the datasource, which every panel names
@@ -23,10 +23,7 @@ def serve(folder: RunFolder, port: int | None) -> int:
     summary = folder.summary()
     prometheus = Prometheus(folder.path / "prometheus", port=port, scrape=False)
 
-    def on_sigterm(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+    procs.sigterm_as_ctrl_c()
     with prometheus:
         end = summary.ended_at or max((p.ended_at for p in summary.points), default=summary.started_at)
         start_ms, end_ms = int(summary.started_at * 1000) - 10_000, int(end * 1000) + 10_000

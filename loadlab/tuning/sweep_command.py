@@ -3,7 +3,6 @@ run with progress lines, its tables printed, and where its results are."""
 
 import argparse
 import logging
-import signal
 import sys
 from dataclasses import fields
 
@@ -11,6 +10,7 @@ from loadlab import report
 from loadlab.console.sweep_table import show
 from loadlab.console.table import console
 from loadlab.results.folder import new_run_id
+from loadlab.stack import procs
 from loadlab.tuning.sweep import QUICK, Sweep, SweepConfig, read_toml, with_overrides
 
 
@@ -30,10 +30,7 @@ def main(args: argparse.Namespace) -> int:
     out = console()
     sweep = Sweep(config)
 
-    def on_sigterm(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+    procs.sigterm_as_ctrl_c()
     summary = sweep.open()  # a new folder, or the stored sweep: checked before anything starts
     handler = logging.FileHandler(sweep.folder / "sweep.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
