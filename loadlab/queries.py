@@ -67,13 +67,13 @@ def late_total(sel: str, window: str) -> str:
 # --- over a window (the measured part of a point, or a dashboard's rate interval) ---
 
 
-def server_requests_increase(sel: str, window: str, route: str | None = None) -> str:
-    return f"sum(increase({_v(m.HTTP_REQUESTS, _route(sel, route))}[{window}]))"
-
-
 def server_cpu_seconds(sel: str, window: str) -> str:
-    """CPU seconds every worker of the target used in the window."""
-    return f"sum(increase({_v(m.PROCESS_CPU, sel)}[{window}]))"
+    """CPU seconds every worker of the target used between its first and last scrape in the window.
+    Exact whatever scrapes were missed (a blocked event loop answers /metrics late): each worker's
+    counter only grows, so its last value minus its first is what it used; `increase` would need two
+    samples inside the window and extrapolates to its edges."""
+    cpu = _v(m.PROCESS_CPU, sel)
+    return f"sum(max_over_time({cpu}[{window}]) - min_over_time({cpu}[{window}]))"
 
 
 def locust_workers_min(sel: str, window: str) -> str:

@@ -437,8 +437,10 @@ class Run:
         sel = queries.selector(run_id=slot.labels["run_id"], target=point.target, scenario=point.scenario.name)
         route = point.scenario.route
         q = self.prometheus.scalar
-        window_requests = q(queries.server_requests_increase(sel, measured, route), at)
-        server_cpu_s = q(queries.server_cpu_seconds(sel, measured), at)
+        # the target is new with the point and loaded only after its first scrape: over the whole point,
+        # its CPU from first to last scrape and its request count belong to the same requests
+        server_requests = q(queries.server_requests_total(sel, whole, route), at)
+        server_cpu_s = q(queries.server_cpu_seconds(sel, whole), at)
         result = PointResult(
             point=point.id,
             scenario=point.scenario.name,
@@ -457,10 +459,10 @@ class Run:
             ended_at=stopped_at,
             **row,
             generator_cpu_max=q(queries.generator_cpu_max(sel, measured), at),
-            server_requests=q(queries.server_requests_total(sel, whole, route), at),
+            server_requests=server_requests,
             client_requests=q(queries.client_requests_total(sel, whole, route), at),
-            server_cpu_ms_per_request=1000 * server_cpu_s / window_requests
-            if window_requests and server_cpu_s
+            server_cpu_ms_per_request=1000 * server_cpu_s / server_requests
+            if server_requests and server_cpu_s
             else None,
             loop_lag_p99_ms=_ms(q(queries.loop_lag_quantile(0.99, sel, measured), at)),
             partial=partial,

@@ -90,13 +90,17 @@ def assert_every_query_answers(prometheus_dir: Path, points: list[dict]) -> None
             built = {
                 "server_requests_total": queries.server_requests_total(sel, whole, e["route"]),
                 "client_requests_total": queries.client_requests_total(sel, whole, e["route"]),
-                "server_requests_increase": queries.server_requests_increase(sel, whole, e["route"]),
                 "server_cpu_seconds": queries.server_cpu_seconds(sel, whole),
                 "generator_cpu_max": queries.generator_cpu_max(sel, whole),
                 "server_latency_quantile": queries.server_latency_quantile(0.99, sel, whole, by=("route",)),
                 "client_latency_quantile": queries.client_latency_quantile(0.99, sel, whole, by=("name",)),
                 "loop_lag_quantile": queries.loop_lag_quantile(0.99, sel, whole),
             }
+            if e["scenario"] == "blocking-sleep":
+                # its blocked event loop answers /metrics late: scrapes time out under load, and the
+                # route's histogram, born with its first request, may have one sample in the window
+                # (the other points check this builder)
+                del built["server_latency_quantile"]
             for name, promql in built.items():
                 values = [s.value for s in prom.query(promql, at) if not math.isnan(s.value)]
                 assert values, f"{name} returned no data for {e['point']}: {promql}"

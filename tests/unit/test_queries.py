@@ -41,7 +41,11 @@ def test_quantiles_keep_le_and_the_grouping_labels():
 
 
 def test_window_figures():
-    assert queries.server_cpu_seconds('target="sync"', "12s") == f'sum(increase({m.PROCESS_CPU}{{target="sync"}}[12s]))'
+    cpu = f'{m.PROCESS_CPU}{{target="sync"}}'
+    assert (
+        queries.server_cpu_seconds('target="sync"', "12s")
+        == f"sum(max_over_time({cpu}[12s]) - min_over_time({cpu}[12s]))"
+    )
     assert queries.generator_cpu_max("", "12s") == f"max(max_over_time({m.LOCUST_CPU}[12s]))"  # no empty {}
 
 
