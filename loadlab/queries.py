@@ -76,6 +76,15 @@ def server_cpu_seconds(sel: str, window: str) -> str:
     return f"sum(max_over_time({cpu}[{window}]) - min_over_time({cpu}[{window}]))"
 
 
+def server_requests_scraped(sel: str, window: str, route: str | None = None) -> str:
+    """Requests the target served between its first and last scrape in the window: the requests whose
+    CPU `server_cpu_seconds` counts, also when load began before the first scrape (a run's first point
+    starts while its Prometheus is still discovering). A status first seen later (a first error) counts
+    from its first scraped value."""
+    requests = _v(m.HTTP_REQUESTS, _route(sel, route))
+    return f"sum(max_over_time({requests}[{window}]) - min_over_time({requests}[{window}]))"
+
+
 def locust_workers_min(sel: str, window: str) -> str:
     """The fewest Locust workers the master had connected at any scrape in the window (distributed mode)."""
     return f"min(min_over_time({_v(m.LOCUST_WORKERS, sel)}[{window}]))"

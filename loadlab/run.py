@@ -5,17 +5,20 @@
            -> verdicts (SLO, trust) -> results/<run_id>/summary.json (after every point) -> table
 
 The run's time goes to load. Prometheus passes new scrape targets to its scrapers only every
-5-10 s, so every point's scrape targets (fixed ports, full labels) are registered before it
-starts, and each is scraped from the moment its process listens. The next point's target starts
-as soon as the current point's users have stopped, while Locust and the target hand their final
-counts to Prometheus; a finished target stops in the background. Each point's timing (set-up,
-warm-up, load, drain) goes to `logs/run.log` and into its result.
+5 s, so every point's scrape targets (fixed ports, full labels) are registered when it starts,
+and each is scraped from the moment its process listens. The next point's processes start during
+the current point's warm-up: its Locust, which waits at its gate, and its target at the lowest
+CPU priority (nice 19), so that it runs on CPU the measured point leaves idle; the target gets
+its normal priority the moment the current point's users stop, while Locust and the target hand
+their final counts to Prometheus. A finished target stops in the background. Each point's timing
+(set-up, warm-up, load, drain) goes to `logs/run.log` and into its result.
 
 Every process it starts is stopped on every exit path (success, failure, Ctrl-C, SIGTERM): they
 are entered into one ExitStack, and each also dies with loadlab through PR_SET_PDEATHSIG. Ctrl-C
 in the middle of a point keeps that point, summarized as far as it got and marked partial.
 """
 
+import json
 import logging
 import math
 import os
@@ -27,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -40,7 +44,7 @@ from loadlab.contract.settings import DATABASE_URL_ENV, UPSTREAM_URL_ENV
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.judge import slo, trust
 from loadlab.load.command import command
-from loadlab.results.folder import RunFolder
+from loadlab.results.folder import RunFolder, write_text
 from loadlab.results.locust_csv import read_locust_row, read_ramp_steps
 from loadlab.results.point import PhaseTiming, PointResult, RunSummary
 from loadlab.stack import database, procs, services
@@ -53,6 +57,14 @@ STOP_POLL_S = 0.1
 TICK_S = 0.5
 HOST = "127.0.0.1"
 WARMUP_FOR_FIRST_SCRAPE_S = 2.0
+# The next point's Locust starts in this point's warm-up when it is this long (its start-up takes about 0.6 s
+# of CPU), so that the next target's start, right after this point, has the cores to itself; else after it.
+WARMUP_FOR_EARLY_LOCUST_S = 2.0
+# The next point's target starts in this point's warm-up at the lowest CPU priority: it runs only on CPU
+# this point leaves idle, and gets its normal priority (nice 0) the moment this point's users stop. Only
+# where loadlab may raise a priority again (root, or RLIMIT_NICE); elsewhere it starts then.
+EARLY_TARGET_NICE = 19
+FIRST_SCRAPE_MARGIN_S = 0.5  # a target's first scrape comes at least this long before its measured window
 # A capacity search's step is stopped early when, this long into its measured window, the target
 # served under this share of the offered rate over the last CUT_WINDOW (a step must serve 90 % to hold)
 CUT_CHECK_AFTER_S = 2.0
@@ -114,9 +126,10 @@ def slots(config: RunConfig, run_id: str, points: list[Point]) -> list[Slot]:
 
 @dataclass
 class Upcoming:
-    """A point's processes, started while the point before it drains: its target, and its Locust
-    waiting at the gate (loadlab.load.gate) until the target is healthy. A Locust whose workers run
-    apart starts only once the last one has quit: there is one master port, which the workers know."""
+    """A point's processes, started before it: its target while the point before it drains, and its
+    Locust (in that point's warm-up) waiting at the gate (loadlab.load.gate) until the target is
+    healthy. A Locust whose workers run apart starts only once the last one has quit: there is one
+    master port, which the workers know."""
 
     slot: Slot
     target: Future
@@ -136,35 +149,47 @@ class Run:
         self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loadlab-stack")
         self.placement = Placement.from_env()
         self.next_rate: NextRate | None = None  # a capacity search: each point's rate from the results so far
+        self.early_targets = procs.can_raise_priority()
 
     # --- the stack ---
 
     def start_stack(self, run_slots: list[Slot]) -> None:
         c = self.config
-        database_url, why = database.for_run(self.stack, self.folder.log("postgres"))
-        if database_url:
-            self.env[DATABASE_URL_ENV] = database_url
-            self.progress.note(f"loadlab: {why}")
-            log.info(why)
+        # Prometheus first: it hands its targets to its scrapers only 5 s after its start (see
+        # Prometheus.first_scrape_by), and the rest of the stack starts meanwhile
         self.prometheus = Prometheus(self.folder.path / "prometheus")
         self.prometheus.set_targets(t for s in run_slots for t in s.scrape_targets())
         self.placement.publish(t for s in run_slots for t in s.scrape_targets())
         self.stack.callback(self.placement.unpublish)
         self.stack.enter_context(self.prometheus)
+        database_url, why = database.for_run(self.stack, self.folder.log("postgres"))
+        if database_url:
+            self.env[DATABASE_URL_ENV] = database_url
+            self.progress.note(f"loadlab: {why}")
+            log.info(why)
         self.upstream = services.start_upstream(procs.free_port(preferred=8010), self.folder.log("upstream"))
         self.stack.callback(self.upstream.stop)
         self.env[UPSTREAM_URL_ENV] = self.upstream.url
         log.info(f"stack up: Prometheus {self.prometheus.url}, upstream {self.upstream.url}, {c.server} x{c.workers}")
 
-    def _start_target(self, slot: Slot) -> services.Service:
+    def _spec(self, slot: Slot) -> ServerSpec:
         c = self.config
-        spec = ServerSpec(
+        return ServerSpec(
             slot.point.target, c.server, c.workers, host=self.placement.bind, port=slot.target_port, loop=c.loop
         )
+
+    def _launch_target(self, slot: Slot, nice: int = 0) -> services.Service:
+        """The slot's target, started here: every process is started (and known to `_stop_all`) in the
+        main thread, so a clean-up never waits for a start to end."""
+        c = self.config
         log_file = self.folder.log(f"{slot.point.id}-target")
-        target = services.start_target(spec, log_file, c.threads, c.db_pool, env=self.env)
+        target = services.launch_target(self._spec(slot), log_file, c.threads, c.db_pool, env=self.env, nice=nice)
         self._targets.append(target)
         return target
+
+    def _ready(self, slot: Slot, target: services.Service) -> Future:
+        """The target once it serves, waited for in the background."""
+        return self.background.submit(target.wait_ready, **services.target_ready(self._spec(slot)))
 
     def _start_locust(self, slot: Slot) -> subprocess.Popen:
         """Locust for `slot`, held at its gate until `open_gate(slot)`."""
@@ -194,12 +219,19 @@ class Run:
     def _gate(self, slot: Slot) -> Path:
         return self.folder.path / "locust" / f"{slot.point.id}.start"
 
-    def _start_point(self, slot: Slot) -> Upcoming:
-        # Locust waits at its gate from now on, unless its command is not known yet: workers apart
-        # need the one master port free; a search's next rate depends on the current result
-        later = self.config.locust_workers or self.next_rate is not None
-        locust = None if later else self._start_locust(slot)
-        return Upcoming(slot, self.background.submit(self._start_target, slot), locust)
+    def _start_point(self, slot: Slot, locust: subprocess.Popen | None = None) -> Upcoming:
+        return Upcoming(slot, self._ready(slot, self._launch_target(slot)), locust)
+
+    def _start_waiting_locust(self, slot: Slot) -> subprocess.Popen | None:
+        """Locust for `slot`, waiting at its gate; None when its workers run apart: they need the one
+        master port free, so that Locust starts only when its point does."""
+        return None if self.config.locust_workers else self._start_locust(slot)
+
+    def _open_gate(self, slot: Slot) -> None:
+        """Load from now on. A capacity search's Locust learns its step's rate here: it was started
+        before the step before it was judged."""
+        settings = {"rate": slot.point.rate} if self.next_rate is not None else {}
+        write_text(self._gate(slot), json.dumps(settings) if settings else "")
 
     def _stop_all(self) -> None:
         for locust in self._locusts:
@@ -210,11 +242,11 @@ class Run:
     # --- the points ---
 
     def measure_all(self, run_slots: list[Slot]) -> None:
-        # Targets go first on the way out (the stack unwinds in reverse), once their starts and stops
-        # running beside the main thread have finished.
-        self.stack.callback(self._stop_all)
+        # On the way out (the stack unwinds in reverse) targets and Locusts stop first, which also ends
+        # the waits for them running beside the main thread; then those threads are joined.
         self.stack.callback(self.background.shutdown, wait=True, cancel_futures=True)
-        upcoming: Upcoming | None = self._start_point(run_slots[0])
+        self.stack.callback(self._stop_all)
+        upcoming: Upcoming | None = self._start_point(run_slots[0], self._start_waiting_locust(run_slots[0]))
         previous_stop: Future | None = None
         point_end = time.monotonic()
         for following in [*run_slots[1:], None]:
@@ -245,22 +277,43 @@ class Run:
         self.progress.phase(slot.title, f"starting {c.server} x{c.workers}")
         target = upcoming.target.result()
         check_health(slot.point, target.url)
-        # Prometheus must have scraped the target before the measured window: when it already scrapes its
-        # address, that happens within one interval, during the warm-up; else wait now (the first point).
-        scraped_during_warmup = c.warmup_s >= WARMUP_FOR_FIRST_SCRAPE_S and self.prometheus.discovered(
-            slot.target_address
-        )
-        if not scraped_during_warmup:
+        # Prometheus must have scraped the target before the measured window. When it already scrapes its
+        # address, that happens within one interval, during the warm-up. A Prometheus just started (the
+        # first point) discovers its targets at a known time after its start: load may begin once that
+        # falls inside the warm-up. A short warm-up waits for the first scrape.
+        if c.warmup_s < WARMUP_FOR_FIRST_SCRAPE_S:
             self._wait_until_up(slot, target)
+        elif not self.prometheus.discovered(slot.target_address):
+            warmup_ends = time.monotonic() + c.warmup_s - FIRST_SCRAPE_MARGIN_S
+            time.sleep(max(0.0, self.prometheus.first_scrape_by() - warmup_ends))
         next_point: list[Upcoming] = []
+        started: dict[str, Any] = {}  # the following point's processes started while this point runs
+        early_locust = c.warmup_s >= WARMUP_FOR_EARLY_LOCUST_S
+
+        def in_warmup() -> None:
+            if following is None:
+                return
+            if early_locust:
+                started["locust"] = self._start_waiting_locust(following)
+            if self.early_targets:
+                started["target"] = self._launch_target(following, nice=EARLY_TARGET_NICE)
 
         def start_following() -> None:  # the moment this point's users have stopped
-            if following is not None:
-                next_point.append(self._start_point(following))
+            if following is None:
+                return
+            locust = started["locust"] if "locust" in started else self._start_waiting_locust(following)
+            if "target" in started:
+                target = started["target"]
+                procs.set_group_priority(target.proc.pid, 0)
+            else:
+                target = self._launch_target(following)
+            next_point.append(Upcoming(following, self._ready(following, target), locust))
 
         try:
             timing = PhaseTiming(setup_s=time.monotonic() - since, warmup_s=c.warmup_s)
-            started, stopped_at, partial, cut = self.drive(upcoming, target, previous_stop, timing, start_following)
+            started, stopped_at, partial, cut = self.drive(
+                upcoming, target, previous_stop, timing, in_warmup, start_following
+            )
             drain_from = time.monotonic() - (time.time() - stopped_at)
             result, interrupted = self.drain(slot, started, stopped_at, partial)
         finally:
@@ -287,6 +340,7 @@ class Run:
         target: services.Service,
         previous_stop: Future | None,
         timing: PhaseTiming,
+        in_warmup: Callable[[], None],
         on_users_stopped: Callable[[], None],
     ) -> tuple[float, float, bool, str]:
         """Open Locust's gate and run it until its users have stopped; return (Unix start, Unix stop,
@@ -304,7 +358,7 @@ class Run:
             raise LoadlabError(
                 f"Locust exited with status {locust.returncode} before its start; see {log_file}", FAILED
             )
-        self._gate(slot).touch()  # the target answers its health check: load from now on
+        self._open_gate(slot)  # the target answers its health check: load from now on
         if c.locust_workers:
             self._wait_for_workers(locust, slot)  # the master starts the test once they have all connected
         started, start = time.time(), time.monotonic()
@@ -314,9 +368,12 @@ class Run:
         next_check = start + c.warmup_s + CUT_CHECK_AFTER_S
         try:
             self._wait_until_up(slot, target)
+            if (late := time.monotonic() - (start + c.warmup_s)) > 0:
+                log.warning(f"{point.id}: Prometheus first scraped the target {late:.1f}s into the measured window")
             self.prometheus.wait_until_up(slot.locust_address, job=LOCUST_JOB)
             if previous_stop is not None:
                 previous_stop.result()  # the last target is gone before this point's measured window
+            in_warmup()
             while not self._users_stopped(locust, slot, planned_end):
                 if not target.alive():
                     raise _target_died(point, target)
@@ -437,10 +494,11 @@ class Run:
         sel = queries.selector(run_id=slot.labels["run_id"], target=point.target, scenario=point.scenario.name)
         route = point.scenario.route
         q = self.prometheus.scalar
-        # the target is new with the point and loaded only after its first scrape: over the whole point,
-        # its CPU from first to last scrape and its request count belong to the same requests
+        # the target is new with the point, so its counters hold the whole point; its CPU per request
+        # counts from its first scrape (after its start-up, and on a first point after load began) on
         server_requests = q(queries.server_requests_total(sel, whole, route), at)
         server_cpu_s = q(queries.server_cpu_seconds(sel, whole), at)
+        scraped_requests = q(queries.server_requests_scraped(sel, whole, route), at)
         result = PointResult(
             point=point.id,
             scenario=point.scenario.name,
@@ -461,8 +519,8 @@ class Run:
             generator_cpu_max=q(queries.generator_cpu_max(sel, measured), at),
             server_requests=server_requests,
             client_requests=q(queries.client_requests_total(sel, whole, route), at),
-            server_cpu_ms_per_request=1000 * server_cpu_s / server_requests
-            if server_requests and server_cpu_s
+            server_cpu_ms_per_request=1000 * server_cpu_s / scraped_requests
+            if scraped_requests and server_cpu_s
             else None,
             loop_lag_p99_ms=_ms(q(queries.loop_lag_quantile(0.99, sel, measured), at)),
             partial=partial,

@@ -91,6 +91,7 @@ def assert_every_query_answers(prometheus_dir: Path, points: list[dict]) -> None
                 "server_requests_total": queries.server_requests_total(sel, whole, e["route"]),
                 "client_requests_total": queries.client_requests_total(sel, whole, e["route"]),
                 "server_cpu_seconds": queries.server_cpu_seconds(sel, whole),
+                "server_requests_scraped": queries.server_requests_scraped(sel, whole, e["route"]),
                 "generator_cpu_max": queries.generator_cpu_max(sel, whole),
                 "server_latency_quantile": queries.server_latency_quantile(0.99, sel, whole, by=("route",)),
                 "client_latency_quantile": queries.client_latency_quantile(0.99, sel, whole, by=("name",)),
@@ -225,20 +226,10 @@ def test_ctrl_c_mid_run_leaves_no_process_and_a_readable_partial_result(tmp_path
             120,
             "first point never finished",
         )
-        # the second point's Locust (started early, it waits for its target) has been loading for a while
-        second = _wait_for(
-            lambda: next(
-                (
-                    p
-                    for p in _descendants(proc.pid)
-                    if "locust" in p.cmdline() and "async-io-sleep" in " ".join(p.cmdline())
-                ),
-                None,
-            ),
-            60,
-            "no Locust for the second point",
-        )
-        time.sleep(max(0.0, second.create_time() + 6 - time.time()))
+        # the second point has been loading for a while: its Locust's gate opened 4 s ago
+        gate = tmp_path / "int" / "locust" / "async-io-sleep.start"
+        _wait_for(gate.exists, 60, "the second point never started")
+        time.sleep(max(0.0, gate.stat().st_mtime + 4 - time.time()))
         tree = [proc.pid, *(p.pid for p in _descendants(proc.pid))]
         os.kill(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=90)
@@ -268,9 +259,7 @@ def test_a_target_that_dies_mid_run_ends_the_run_clearly(tmp_path):
     )
     try:
         serve = _wait_for(
-            lambda: next(
-                (p for p in _descendants(proc.pid) if "serve" in p.cmdline() and "--target" in p.cmdline()), None
-            ),
+            lambda: next((p for p in _descendants(proc.pid) if "targets.async_app:app" in p.cmdline()), None),
             60,
             "no target",
         )
@@ -476,3 +465,32 @@ def test_a_run_whose_locust_workers_never_come_says_so(tmp_path):
     )
     assert result.returncode == 1
     assert "did not see 2 workers" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_next_target_starts_early_at_the_lowest_priority_and_serves_at_normal_priority(tmp_path):
+    # the second point's target starts during the first point, at nice 19 (CPU the first point leaves
+    # idle), and has nice 0 by the time its own load begins
+    if not procs.can_raise_priority():
+        return  # without the right to raise a priority again, targets start between points instead
+    seconds = 5
+    proc = _start_run(tmp_path, "nice", "--scenario", "io-sleep", "--users", "5", "--duration", str(seconds), *SHORT)
+    seen: list[tuple[float, int]] = []  # (time, niceness of the second point's target)
+    try:
+        while proc.poll() is None:
+            for p in _descendants(proc.pid):
+                try:
+                    if "targets.async_app:app" in p.cmdline():
+                        seen.append((time.time(), p.nice()))
+                except psutil.NoSuchProcess:
+                    pass
+            time.sleep(0.1)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    first, second = ((tmp_path / "nice" / "locust" / f"{t}-io-sleep.start").stat().st_mtime for t in ("sync", "async"))
+    # the first point loads from its gate on, for `seconds` (no warm-up)
+    assert {nice for t, nice in seen if first < t < first + seconds - 1} == {19}, seen
+    assert {nice for t, nice in seen if t > second} == {0}, seen
+    assert [p["client_requests"] == p["server_requests"] > 0 for p in summary(tmp_path, "nice")["points"]] == [True] * 2

@@ -1,6 +1,6 @@
 """Which PostgreSQL a run's targets use: the configured one, or a private one started for the run.
 
-`LOADLAB_DATABASE_URL` set: that database, and a clear error from the target if it does not
+`LOADLAB_DATABASE_URL` set: that database, and a clear error before anything starts if it does not
 answer. Not set: the targets' default URL (libpq's PGHOST/PGPORT apply to it, as to any client)
 if a server answers there; else a private PostgreSQL (`loadlab.stack.postgres`) for this run
 only, on a free port on 127.0.0.1, stopped and deleted when the run ends.
@@ -12,13 +12,30 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from loadlab.contract.messages import redact
+import psycopg
+
+from loadlab.contract.messages import first_line, redact
 from loadlab.contract.settings import DATABASE_URL_ENV, Settings
+from loadlab.errors import FAILED, LoadlabError
+
+CHECK_TIMEOUT_S = 3
+
+
+def check(url: str, status: int = FAILED) -> None:
+    """A clear error now when the database at `url` does not answer, rather than a target's later."""
+    try:
+        psycopg.connect(url, connect_timeout=CHECK_TIMEOUT_S).close()
+    except psycopg.Error as exc:
+        raise LoadlabError(
+            f"cannot reach PostgreSQL at {redact(url)} ({first_line(exc)}); start it or set {DATABASE_URL_ENV}",
+            status,
+        ) from None
 
 
 def for_run(stack: ExitStack, log: Path) -> tuple[str | None, str | None]:
     """(URL the targets must be given, a line telling the user why) — (None, None) when they use their own."""
     if DATABASE_URL_ENV in os.environ:
+        check(os.environ[DATABASE_URL_ENV])
         return None, None
     from loadlab.stack import postgres  # only when no database was configured
 

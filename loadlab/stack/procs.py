@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import os
 import pwd
+import resource
 import signal
 import socket
 import subprocess
@@ -34,6 +35,26 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     os.setsid()
     with contextlib.suppress(OSError):  # not glibc: the process group still covers the normal exit paths
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _die_with_parent_at(nice: int) -> Callable[[], None]:
+    def child() -> None:
+        _die_with_parent()
+        os.nice(nice)
+
+    return child
+
+
+def can_raise_priority() -> bool:
+    """Whether this process may give a process it niced back its normal priority (nice 0): root, or
+    an RLIMIT_NICE that allows it (most users' is 0, which does not)."""
+    return os.geteuid() == 0 or resource.getrlimit(resource.RLIMIT_NICE)[0] >= 20
+
+
+def set_group_priority(pgid: int, nice: int) -> None:
+    """Give every process of the group the niceness `nice` (a child forked later inherits it)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.setpriority(os.PRIO_PGRP, pgid, nice)
 
 
 def _as_user(user: str) -> Callable[[], None]:
@@ -65,12 +86,16 @@ def start(
     log: Path | None = None,
     cwd: Path | None = None,
     user: str | None = None,
+    nice: int = 0,
 ) -> subprocess.Popen:
     """Start `cmd` as the leader of a new process group; its output goes to `log` (appended), or ours.
 
     With `user`, the process runs as that user (with its groups): that needs root, unless it is us.
+    With `nice`, it (and every process it starts) runs at that lower priority until told otherwise.
     """
-    preexec = _die_with_parent if user is None else _as_user(user)
+    if user is not None and nice:
+        raise ValueError("start: give user or nice, not both")
+    preexec = _as_user(user) if user is not None else _die_with_parent_at(nice) if nice else _die_with_parent
     out: IO | None = open(log, "ab") if log else None  # noqa: SIM115 - closed once the child has it
     try:
         return subprocess.Popen(
@@ -109,11 +134,29 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 def group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs. Zombies do not count: an orphan that exited stays
+    in its group until init reaps it, which some inits (containers, micro-VMs) do only every second
+    or so; waiting for them made every multi-worker server take 1.5-2 s to stop instead of 0.3 s."""
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:  # no procfs: the kernel's answer has to do
+        return True
+    return any(_running_in_group(pid, pgid) for pid in pids)
+
+
+def _running_in_group(pid: int, pgid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:  # gone meanwhile
+        return False
+    # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ")"
+    state, _ppid, pgrp = stat[stat.rindex(b")") + 2 :].split(b" ", 3)[:3]
+    return int(pgrp) == pgid and state not in (b"Z", b"X")
 
 
 def port_is_free(host: str, port: int) -> bool:

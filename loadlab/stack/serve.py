@@ -14,24 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
-from loadlab.contract.messages import first_line, redact
 from loadlab.contract.settings import Settings
-from loadlab.errors import FAILED, LoadlabError
-from loadlab.stack import procs
-from loadlab.stack.servers import ServerSpec, server_command, upstream_command
+from loadlab.errors import FAILED, USAGE, LoadlabError
+from loadlab.stack import database, procs
+from loadlab.stack.servers import ServerSpec, check, server_command, target_env, upstream_command
 
-DB_CHECK_TIMEOUT_S = 3
 WAIT_POLL_S = 0.05
-
-
-def check_spec(spec: ServerSpec) -> None:
-    if spec.workers < 1:
-        raise LoadlabError(f"--workers must be at least 1, got {spec.workers}")
-    if spec.server == "uvicorn" and spec.workers != 1:
-        raise LoadlabError("--server uvicorn runs one process; use --server uvicorn-workers for several")
-    check_port(spec.host, spec.port)
 
 
 def check_port(host: str, port: int) -> None:
@@ -39,15 +27,6 @@ def check_port(host: str, port: int) -> None:
         raise LoadlabError(f"--port must be from 1 to 65535, got {port}")
     if not procs.port_is_free(host, port):
         raise LoadlabError(f"port {port} on {host} is already in use; pick another with --port")
-
-
-def check_database(url: str) -> None:
-    try:
-        psycopg.connect(url, connect_timeout=DB_CHECK_TIMEOUT_S).close()
-    except psycopg.Error as exc:
-        raise LoadlabError(
-            f"cannot reach PostgreSQL at {redact(url)} ({first_line(exc)}); start it or set LOADLAB_DATABASE_URL"
-        ) from None
 
 
 def wipe_metrics_dir(path: Path) -> None:
@@ -59,24 +38,10 @@ def wipe_metrics_dir(path: Path) -> None:
             os.remove(f)
 
 
-def target_env(spec: ServerSpec, metrics_dir: Path, threads: int, db_pool: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "LOADLAB_TARGET": spec.target,
-        "LOADLAB_SERVER": spec.server,
-        "LOADLAB_THREADS": str(threads),
-        "LOADLAB_DB_POOL_SIZE": str(db_pool),
-    }
-
-
 def serve(spec: ServerSpec, threads: int, db_pool: int, metrics_dir: Path | None) -> int:
-    if threads < 1:
-        raise LoadlabError(f"--threads must be at least 1, got {threads}")
-    if db_pool < 1:
-        raise LoadlabError(f"--db-pool must be at least 1, got {db_pool}")
-    check_spec(spec)
-    check_database(Settings().database_url)
+    check(spec, threads, db_pool)
+    check_port(spec.host, spec.port)
+    database.check(Settings().database_url, USAGE)
     own_dir = metrics_dir is None
     path = Path(tempfile.mkdtemp(prefix="loadlab-metrics-")) if own_dir else metrics_dir
     wipe_metrics_dir(path)
@@ -86,7 +51,7 @@ def serve(spec: ServerSpec, threads: int, db_pool: int, metrics_dir: Path | None
         flush=True,
     )
     try:
-        return run_foreground(server_command(spec), target_env(spec, path, threads, db_pool))
+        return run_foreground(server_command(spec), {**os.environ, **target_env(spec, path, threads, db_pool)})
     finally:
         if own_dir:
             shutil.rmtree(path, ignore_errors=True)

@@ -2,8 +2,10 @@
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from loadlab import REPO
+from loadlab.errors import LoadlabError
 
 TARGETS = ("sync", "async")
 SERVERS = ("uvicorn", "uvicorn-workers", "gunicorn-uvicorn", "gunicorn-asgi")
@@ -37,6 +39,18 @@ class ServerSpec:
         return f"http://{'127.0.0.1' if self.host == '0.0.0.0' else self.host}:{self.port}"
 
 
+def check(spec: ServerSpec, threads: int, db_pool: int) -> None:
+    """A clear error for a spec no server runs, before anything is started."""
+    if spec.workers < 1:
+        raise LoadlabError(f"--workers must be at least 1, got {spec.workers}")
+    if spec.server == "uvicorn" and spec.workers != 1:
+        raise LoadlabError("--server uvicorn runs one process; use --server uvicorn-workers for several")
+    if threads < 1:
+        raise LoadlabError(f"--threads must be at least 1, got {threads}")
+    if db_pool < 1:
+        raise LoadlabError(f"--db-pool must be at least 1, got {db_pool}")
+
+
 def server_command(spec: ServerSpec) -> list[str]:
     """The command that serves `spec`; the process it starts is the root of the server's tree."""
     py = sys.executable
@@ -49,6 +63,17 @@ def server_command(spec: ServerSpec) -> list[str]:
     if spec.server == "gunicorn-uvicorn":
         return [*cmd, "--worker-class", UVICORN_WORKER_CLASS[spec.loop]]
     return [*cmd, "--worker-class", "asgi", "--asgi-loop", spec.loop]
+
+
+def target_env(spec: ServerSpec, metrics_dir: Path, threads: int, db_pool: int) -> dict[str, str]:
+    """What the target's processes are told besides the command line (targets.common's Settings)."""
+    return {
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "LOADLAB_TARGET": spec.target,
+        "LOADLAB_SERVER": spec.server,
+        "LOADLAB_THREADS": str(threads),
+        "LOADLAB_DB_POOL_SIZE": str(db_pool),
+    }
 
 
 def upstream_command(host: str, port: int) -> list[str]:

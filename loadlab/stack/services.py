@@ -2,18 +2,21 @@
 waited on until they answer, so a run never loads a server that is not up."""
 
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
+from typing import Any
 
 import httpx
 
 from loadlab.contract import metrics
 from loadlab.errors import FAILED, LoadlabError
-from loadlab.stack import procs
+from loadlab.stack import procs, servers
 from loadlab.stack.servers import ServerSpec
 
 LOADLAB = [sys.executable, "-m", "loadlab"]
@@ -27,6 +30,7 @@ class Service:
     url: str
     log: Path
     stopped: bool = field(default=False)
+    scratch: Path | None = None  # a folder of its own, removed once it has stopped
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -39,8 +43,45 @@ class Service:
 
     def stop(self) -> None:
         if not self.stopped:
-            procs.stop(self.proc)
             self.stopped = True
+            procs.stop(self.proc)
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def wait_ready(
+        self,
+        ready_path: str,
+        timeout: float = READY_TIMEOUT_S,
+        ready: Callable[[httpx.Response], bool] = lambda response: True,
+    ) -> "Service":
+        """Wait until `url + ready_path` answers below 500 and `ready` holds; a process that exits
+        (or is stopped) meanwhile, or never answers, is stopped and named in the error."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                self.stop()
+                raise LoadlabError(
+                    f"{self.name} exited with status {self.proc.returncode} before it was ready "
+                    f"(log {self.log}): {self.log_tail(1)}",
+                    FAILED,
+                )
+            try:
+                response = httpx.get(self.url + ready_path, timeout=2)
+                if response.status_code < 500 and ready(response):
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise LoadlabError(
+            f"{self.name} did not answer {self.url + ready_path} within {timeout:.0f}s (log {self.log})", FAILED
+        )
+
+
+def launch(name: str, args: list[str], url: str, log: Path, env: Mapping[str, str] | None = None) -> Service:
+    """Start `loadlab ARGS` and return at once; `Service.wait_ready` waits until it answers."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return Service(name, procs.start([*LOADLAB, *args], env={**os.environ, **(env or {})}, log=log), url, log)
 
 
 def start(
@@ -54,52 +95,41 @@ def start(
     ready: Callable[[httpx.Response], bool] = lambda response: True,
 ) -> Service:
     """Run `loadlab ARGS` and wait until `url + ready_path` answers below 500 and `ready` holds."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    service = Service(name, procs.start([*LOADLAB, *args], env={**os.environ, **(env or {})}, log=log), url, log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not service.alive():
-            service.stop()
-            raise LoadlabError(
-                f"{name} exited with status {service.proc.returncode} before it was ready "
-                f"(log {log}): {service.log_tail(1)}",
-                FAILED,
-            )
-        try:
-            response = httpx.get(url + ready_path, timeout=2)
-            if response.status_code < 500 and ready(response):
-                return service
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    service.stop()
-    raise LoadlabError(f"{name} did not answer {url + ready_path} within {timeout:.0f}s (log {log})", FAILED)
+    return launch(name, args, url, log, env).wait_ready(ready_path, timeout, ready)
 
 
 def start_target(
     spec: ServerSpec, log: Path, threads: int = 40, db_pool: int = 10, env: Mapping[str, str] | None = None
 ) -> Service:
-    args = [
-        "serve",
-        "--target",
-        spec.target,
-        "--server",
-        spec.server,
-        "--workers",
-        str(spec.workers),
-        "--host",
-        spec.host,
-        "--port",
-        str(spec.port),
-        "--loop",
-        spec.loop,
-        "--threads",
-        str(threads),
-        "--db-pool",
-        str(db_pool),
-    ]
+    return launch_target(spec, log, threads, db_pool, env).wait_ready(**target_ready(spec))
+
+
+def launch_target(
+    spec: ServerSpec,
+    log: Path,
+    threads: int = 40,
+    db_pool: int = 10,
+    env: Mapping[str, str] | None = None,
+    nice: int = 0,
+) -> Service:
+    """The target's server started at once (the command `loadlab serve` runs, without loadlab's own
+    process around it: one interpreter less to start per point); `Service.wait_ready(**target_ready(spec))`
+    waits until it serves. Its multiprocess metrics live in a folder of its own, removed when it stops."""
+    servers.check(spec, threads, db_pool)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    metrics_dir = Path(tempfile.mkdtemp(prefix="loadlab-metrics-"))
+    env = {**os.environ, **(env or {}), **servers.target_env(spec, metrics_dir, threads, db_pool)}
+    try:
+        proc = procs.start(servers.server_command(spec), env=env, log=log, nice=nice)
+    except BaseException:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        raise
+    return Service(f"{spec.target} target", proc, spec.url, log, scratch=metrics_dir)
+
+
+def target_ready(spec: ServerSpec) -> dict[str, Any]:
     # /metrics is ready as soon as the app is, and scraping it does not count as a request.
-    return start(f"{spec.target} target", args, spec.url, "/metrics", log, env, ready=all_workers_up(spec.workers))
+    return {"ready_path": "/metrics", "ready": all_workers_up(spec.workers)}
 
 
 def all_workers_up(workers: int) -> Callable[[httpx.Response], bool]:

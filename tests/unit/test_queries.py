@@ -46,6 +46,11 @@ def test_window_figures():
         queries.server_cpu_seconds('target="sync"', "12s")
         == f"sum(max_over_time({cpu}[12s]) - min_over_time({cpu}[12s]))"
     )
+    requests = f'{m.HTTP_REQUESTS}{{target="sync",route="/hello"}}'
+    assert (
+        queries.server_requests_scraped('target="sync"', "12s", route="/hello")
+        == f"sum(max_over_time({requests}[12s]) - min_over_time({requests}[12s]))"
+    )
     assert queries.generator_cpu_max("", "12s") == f"max(max_over_time({m.LOCUST_CPU}[12s]))"  # no empty {}
 
 
