@@ -80,6 +80,7 @@ class ConfigResult:
     stopped: str = ""  # why the search ended ("" while it runs)
     model: ModelBeside | None = None
     generator_saturated: bool = False  # the first failing step was the generator's fault
+    start_rps: float | None = None  # the rate its search started from (None: the sweep's start rate)
 
     @property
     def done(self) -> bool:

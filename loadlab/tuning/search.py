@@ -1,7 +1,9 @@
 """The capacity search: the highest arrival rate at which a configuration still meets its SLO.
 
 Measuring one rate takes a while, so the search asks for as few as it can:
-1. step up geometrically from `start` (×`factor` each time) until the SLO breaks;
+1. step up geometrically from `start` (×`factor` each time) until the SLO breaks; a start above
+   `floor` (a guess, such as a similar configuration's capacity) that breaks at once steps down
+   (÷`factor`, not below `floor`) until the SLO holds;
 2. then bisect between the last rate that passed and the first that failed, until the two are
    within `precision` of each other ((high − low) ÷ low ≤ precision).
 The capacity is the highest rate that passed. It stops early at `max_rate` (capacity is at least
@@ -29,6 +31,11 @@ class SearchSettings:
     precision: float = 0.05  # stop bisecting once (high − low) ÷ low is at most this
     max_rate: float = math.inf  # never ask for more than this
     max_steps: int = 20  # never measure more than this many steps
+    floor: float | None = None  # step down to this rate when `start` breaks; None: `start`, no stepping down
+
+    @property
+    def lowest(self) -> float:
+        return self.start if self.floor is None else self.floor
 
     def __post_init__(self) -> None:
         if not (self.start > 0 and math.isfinite(self.start)):
@@ -39,6 +46,10 @@ class SearchSettings:
             raise LoadlabError(f"the search's precision must be above 0, got {self.precision!r}")
         if not self.max_rate >= self.start:
             raise LoadlabError(f"the search's max rate {self.max_rate:g} is below its start rate {self.start:g}")
+        if not 0 < self.lowest <= self.start:
+            raise LoadlabError(
+                f"the search's floor {self.lowest:g} must be above 0 and at most its start {self.start:g}"
+            )
         if self.max_steps < 1:
             raise LoadlabError(f"the search needs at least 1 step, got max_steps={self.max_steps}")
 
@@ -77,8 +88,13 @@ def decide(steps: Sequence[Step], settings: SearchSettings) -> Decision:
                 None, f"the SLO held up to the max rate {settings.max_rate:g} rps: capacity is at least that"
             )
         upcoming = min(last * settings.factor, settings.max_rate)
-    elif not passed:
-        return Decision(None, f"the SLO broke at the start rate {settings.start:g} rps")
+    elif not passed:  # stepping down from a start that broke
+        lowest = min(failed)
+        if lowest <= settings.lowest * (1 + REPLAY_TOLERANCE):
+            if settings.lowest == settings.start:
+                return Decision(None, f"the SLO broke at the start rate {settings.start:g} rps")
+            return Decision(None, f"the SLO broke at every rate tried, down to {lowest:g} rps")
+        upcoming = max(lowest / settings.factor, settings.lowest)
     else:
         low, high = max(passed), min(failed)
         if (high - low) / low <= settings.precision:

@@ -224,6 +224,9 @@ class Sweep:
         Prometheus, upstream) whose point is measured again at each rate the search asks for."""
         c = result.config
         p99_limit, error_limit = self.config.limits(c.scenario)
+        if result.start_rps is None:  # stored with the first step, so a resumed search replays the same
+            result.start_rps = self.config.start_rate if result.steps else start_from(summary, c, self.settings)
+        settings = replace(self.settings, start=result.start_rps, floor=self.settings.start)
         run_id = self.next_run_id(c)
         judged = 0  # the run's points already turned into steps
         announced = -1  # the step whose start was last printed
@@ -237,7 +240,7 @@ class Sweep:
                 verdict = "held" if step.passed else "broke: " + "; ".join(step.why)
                 progress(f"    {step.rps or 0:.0f} rps served, p99 {_ms(step.p99_ms)} ms: {verdict}")
             judged = len(points)
-            decision = decide([Step(s.rate, s.passed) for s in result.steps], self.settings)
+            decision = decide([Step(s.rate, s.passed) for s in result.steps], settings)
             if decision.rate is not None and announced != len(result.steps):
                 announced = len(result.steps)
                 progress(f"{title} {c.label}: step {len(result.steps) + 1} at {decision.rate:g} rps{self.eta(left)}")
@@ -249,7 +252,7 @@ class Sweep:
             from loadlab.run import run  # the engine of `loadlab run`
 
             started, before = time.monotonic(), len(result.steps)
-            run(self.run_config(c, run_id), next_rate, self.settings.max_steps - len(result.steps))
+            run(self.run_config(c, run_id), next_rate, settings.max_steps - len(result.steps))
             measured, elapsed = len(result.steps) - before, time.monotonic() - started
             self.step_times.append(elapsed / max(1, measured))
             log.info(f"{run_id}: {measured} steps in {elapsed:.1f}s")
@@ -324,13 +327,32 @@ class Sweep:
         return f"  (about {durations.render(per_step * steps_per_config * len(left))} left)"
 
 
+def start_from(summary: SweepSummary, c: Configuration, settings: SearchSettings) -> float:
+    """Where a configuration's search starts: the capacity of the same configuration with the nearest
+    smaller worker count, measured earlier in this sweep (more workers rarely hold less, and when they
+    do the search steps down); else the sweep's start rate. Saves the steps up from the start rate."""
+    smaller = [
+        r
+        for r in summary.configs
+        if r.done
+        and r.capacity_rps is not None
+        and not r.generator_saturated
+        and r.config.workers < c.workers
+        and replace(r.config, workers=c.workers) == c
+    ]
+    if not smaller:
+        return settings.start
+    nearest = max(smaller, key=lambda r: r.config.workers)
+    return min(settings.max_rate, max(settings.start, nearest.capacity_rps or 0.0))
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
 def _capacity(result: ConfigResult) -> str:
     if result.capacity_rps is None:
-        return "no capacity: the SLO broke at the start rate"
+        return "no capacity: the SLO broke at every rate tried"
     return f"capacity {result.capacity_rps:g} rps"
 
 

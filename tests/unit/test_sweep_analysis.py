@@ -1,11 +1,13 @@
 """The model, USL and recommendation a sweep stores, worked out from hand-made configuration results."""
 
+from dataclasses import replace
+
 import pytest
 
 from loadlab.errors import LoadlabError
 from loadlab.results.sweep import ConfigResult, Configuration, SweepStep, SweepSummary
 from loadlab.tuning import analysis
-from loadlab.tuning.sweep import SweepConfig
+from loadlab.tuning.sweep import SweepConfig, start_from
 from loadlab.tuning.usl import throughput
 
 
@@ -111,3 +113,16 @@ def test_a_configuration_stopped_by_the_generator_is_not_recommended():
     (rec,) = summary([measured(1, 40.0), measured(2, 80.0), saturated]).recommendations
     assert rec.best == "sync-io-sleep-uvicorn-workers-w2-t4-p10"
     assert "left out: the generator saturated" in rec.why
+
+
+def test_a_search_starts_from_the_nearest_smaller_worker_count_of_the_same_configuration():
+    settings = SweepConfig(start_rate=50, max_rate=5000).search()
+    done = [measured(1, 400), measured(2, 800), measured(2, 1500, target="async")]
+    s = SweepSummary("s", "running", 0.0, {}, cores=2, configs=done)
+    four = Configuration("sync", "io-sleep", "uvicorn-workers", 4, 4, 10)
+    assert start_from(s, four, settings) == 800  # workers 2, not 1, and not the async target's
+    assert start_from(s, replace(four, threads=40), settings) == 50  # other threads: nothing to go by
+    assert start_from(s, replace(four, workers=1), settings) == 50  # nothing smaller
+    done[1].generator_saturated = True  # a capacity the generator set says nothing about the target
+    assert start_from(s, four, settings) == 400
+    assert start_from(s, four, replace(settings, max_rate=300)) == 300

@@ -107,3 +107,31 @@ def test_decide_is_the_state_machine_a_caller_can_drive_step_by_step():
 def test_settings_that_cannot_search_are_refused(fields, words):
     with pytest.raises(LoadlabError, match=words):
         SearchSettings(**fields)
+
+
+def test_a_start_that_breaks_steps_down_to_the_floor_then_bisects():
+    target = Target(300.0)
+    found = search(target, SearchSettings(start=800, floor=50))
+    assert target.asked[:3] == [800, 400, 200]  # down by the factor until the SLO holds
+    assert found.capacity < 300.0 <= found.capacity * 1.05
+    assert all(200 < rate < 400 for rate in target.asked[3:])  # then bisects between them
+
+
+def test_a_start_that_holds_steps_up_as_usual():
+    target = Target(3000.0)
+    found = search(target, SearchSettings(start=800, floor=50))
+    assert target.asked[:3] == [800, 1600, 3200]
+    assert found.capacity < 3000.0 <= found.capacity * 1.05
+
+
+def test_stepping_down_stops_at_the_floor():
+    target = Target(10.0)
+    found = search(target, SearchSettings(start=800, floor=50))
+    assert target.asked == [800, 400, 200, 100, 50]
+    assert found.capacity is None and found.stopped == "the SLO broke at every rate tried, down to 50 rps"
+    assert decide([Step(100, False)], SearchSettings(start=100)).stopped == "the SLO broke at the start rate 100 rps"
+
+
+def test_a_floor_above_the_start_is_refused():
+    with pytest.raises(LoadlabError, match="floor 200 must be above 0 and at most its start 100"):
+        SearchSettings(start=100, floor=200)
