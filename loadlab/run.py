@@ -7,10 +7,10 @@
 The run's time goes to load. Prometheus passes new scrape targets to its scrapers only every
 5 s, so every point's scrape targets (fixed ports, full labels) are registered when it starts,
 and each is scraped from the moment its process listens. The next point's processes start during
-the current point's warm-up: its Locust, which waits at its gate, and its target at the lowest
-CPU priority (nice 19), so that it runs on CPU the measured point leaves idle; the target gets
-its normal priority the moment the current point's users stop, while Locust and the target hand
-their final counts to Prometheus. A finished target stops in the background. Each point's timing
+the current point's warm-up at the lowest CPU priority (nice 19), so that they run almost only on
+CPU the measured point leaves idle: its target, and its Locust, which waits at its gate. They get
+their normal priority the moment the current point's users stop, while Locust and the finished
+target hand their final counts to Prometheus. A finished target stops in the background. Each point's timing
 (set-up, warm-up, load, drain) goes to `logs/run.log` and into its result.
 
 Every process it starts is stopped on every exit path (success, failure, Ctrl-C, SIGTERM): they
@@ -36,7 +36,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from loadlab import REPO, durations, queries
-from loadlab.config.run_config import Point, RunConfig, plan
+from loadlab.config.run_config import Point, RunConfig, plan, run_label
 from loadlab.console.progress import RunProgress
 from loadlab.contract import metrics as m
 from loadlab.contract import routes
@@ -57,13 +57,11 @@ STOP_POLL_S = 0.1
 TICK_S = 0.5
 HOST = "127.0.0.1"
 WARMUP_FOR_FIRST_SCRAPE_S = 2.0
-# The next point's Locust starts in this point's warm-up when it is this long (its start-up takes about 0.6 s
-# of CPU), so that the next target's start, right after this point, has the cores to itself; else after it.
-WARMUP_FOR_EARLY_LOCUST_S = 2.0
-# The next point's target starts in this point's warm-up at the lowest CPU priority: it runs only on CPU
-# this point leaves idle, and gets its normal priority (nice 0) the moment this point's users stop. Only
-# where loadlab may raise a priority again (root, or RLIMIT_NICE); elsewhere it starts then.
-EARLY_TARGET_NICE = 19
+# The next point's target and Locust start in this point's warm-up at the lowest CPU priority: they run
+# almost only on CPU this point leaves idle, and get their normal priority (nice 0) the moment this
+# point's users stop. Only where loadlab may raise a priority again (root, or RLIMIT_NICE); elsewhere
+# they start then.
+EARLY_NICE = 19
 FIRST_SCRAPE_MARGIN_S = 0.5  # a target's first scrape comes at least this long before its measured window
 # A capacity search's step is stopped early when, this long into its measured window, the target
 # served under this share of the offered rate over the last CUT_WINDOW (a step must serve 90 % to hold)
@@ -112,8 +110,7 @@ def slots(config: RunConfig, run_id: str, points: list[Point]) -> list[Slot]:
             ports[2 * i],
             ports[2 * i + 1],
             {
-                # a search's steps repeat one point: each gets its own run_id label, so their series stay apart
-                "run_id": f"{run_id}-s{point.step}" if point.step else run_id,
+                "run_id": run_label(run_id, point.id),
                 "target": point.target,
                 "server": config.server,
                 "workers": str(config.workers),
@@ -126,10 +123,10 @@ def slots(config: RunConfig, run_id: str, points: list[Point]) -> list[Slot]:
 
 @dataclass
 class Upcoming:
-    """A point's processes, started before it: its target while the point before it drains, and its
-    Locust (in that point's warm-up) waiting at the gate (loadlab.load.gate) until the target is
-    healthy. A Locust whose workers run apart starts only once the last one has quit: there is one
-    master port, which the workers know."""
+    """A point's processes, started before it (in the point before's warm-up at nice 19, or once that
+    point's users stopped): its target, and its Locust waiting at the gate (loadlab.load.gate) until
+    the target is healthy. A Locust whose workers run apart starts only once the last one has quit:
+    there is one master port, which the workers know."""
 
     slot: Slot
     target: Future
@@ -149,7 +146,7 @@ class Run:
         self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loadlab-stack")
         self.placement = Placement.from_env()
         self.next_rate: NextRate | None = None  # a capacity search: each point's rate from the results so far
-        self.early_targets = procs.can_raise_priority()
+        self.early_starts = procs.can_raise_priority()
 
     # --- the stack ---
 
@@ -191,7 +188,7 @@ class Run:
         """The target once it serves, waited for in the background."""
         return self.background.submit(target.wait_ready, **services.target_ready(self._spec(slot)))
 
-    def _start_locust(self, slot: Slot) -> subprocess.Popen:
+    def _start_locust(self, slot: Slot, nice: int = 0) -> subprocess.Popen:
         """Locust for `slot`, held at its gate until `open_gate(slot)`."""
         c, point = self.config, slot.point
         metrics_dir = self.folder.path / "locust" / f"{point.id}.metrics"
@@ -212,7 +209,7 @@ class Run:
             master_port=MASTER_PORT,
         )
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO)
+        locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO, nice=nice)
         self._locusts.append(locust)
         return locust
 
@@ -222,10 +219,10 @@ class Run:
     def _start_point(self, slot: Slot, locust: subprocess.Popen | None = None) -> Upcoming:
         return Upcoming(slot, self._ready(slot, self._launch_target(slot)), locust)
 
-    def _start_waiting_locust(self, slot: Slot) -> subprocess.Popen | None:
+    def _start_waiting_locust(self, slot: Slot, nice: int = 0) -> subprocess.Popen | None:
         """Locust for `slot`, waiting at its gate; None when its workers run apart: they need the one
         master port free, so that Locust starts only when its point does."""
-        return None if self.config.locust_workers else self._start_locust(slot)
+        return None if self.config.locust_workers else self._start_locust(slot, nice)
 
     def _open_gate(self, slot: Slot) -> None:
         """Load from now on. A capacity search's Locust learns its step's rate here: it was started
@@ -287,26 +284,23 @@ class Run:
             warmup_ends = time.monotonic() + c.warmup_s - FIRST_SCRAPE_MARGIN_S
             time.sleep(max(0.0, self.prometheus.first_scrape_by() - warmup_ends))
         next_point: list[Upcoming] = []
-        started: dict[str, Any] = {}  # the following point's processes started while this point runs
-        early_locust = c.warmup_s >= WARMUP_FOR_EARLY_LOCUST_S
+        early: dict[str, Any] = {}  # the following point's processes, started while this point runs
 
         def in_warmup() -> None:
-            if following is None:
-                return
-            if early_locust:
-                started["locust"] = self._start_waiting_locust(following)
-            if self.early_targets:
-                started["target"] = self._launch_target(following, nice=EARLY_TARGET_NICE)
+            if following is not None and self.early_starts:
+                early["locust"] = self._start_waiting_locust(following, nice=EARLY_NICE)
+                early["target"] = self._launch_target(following, nice=EARLY_NICE)
 
         def start_following() -> None:  # the moment this point's users have stopped
             if following is None:
                 return
-            locust = started["locust"] if "locust" in started else self._start_waiting_locust(following)
-            if "target" in started:
-                target = started["target"]
-                procs.set_group_priority(target.proc.pid, 0)
+            if early:
+                locust, target = early["locust"], early["target"]
+                for proc in (locust, target.proc):
+                    if proc is not None:
+                        procs.set_group_priority(proc.pid, 0)
             else:
-                target = self._launch_target(following)
+                locust, target = self._start_waiting_locust(following), self._launch_target(following)
             next_point.append(Upcoming(following, self._ready(following, target), locust))
 
         try:

@@ -467,19 +467,20 @@ def test_a_run_whose_locust_workers_never_come_says_so(tmp_path):
     assert "did not see 2 workers" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_next_target_starts_early_at_the_lowest_priority_and_serves_at_normal_priority(tmp_path):
-    # the second point's target starts during the first point, at nice 19 (CPU the first point leaves
-    # idle), and has nice 0 by the time its own load begins
+def test_the_next_point_starts_early_at_the_lowest_priority_and_runs_at_normal_priority(tmp_path):
+    # the second point's target and Locust start during the first point, at nice 19 (CPU the first
+    # point leaves idle), and have nice 0 by the time the second point's load begins
     if not procs.can_raise_priority():
         return  # without the right to raise a priority again, targets start between points instead
     seconds = 5
     proc = _start_run(tmp_path, "nice", "--scenario", "io-sleep", "--users", "5", "--duration", str(seconds), *SHORT)
-    seen: list[tuple[float, int]] = []  # (time, niceness of the second point's target)
+    seen: list[tuple[float, int]] = []  # (time, niceness of the second point's target or Locust)
     try:
         while proc.poll() is None:
             for p in _descendants(proc.pid):
                 try:
-                    if "targets.async_app:app" in p.cmdline():
+                    command = " ".join(p.cmdline())
+                    if "targets.async_app:app" in command or ("locust" in command and "async-io-sleep" in command):
                         seen.append((time.time(), p.nice()))
                 except psutil.NoSuchProcess:
                     pass

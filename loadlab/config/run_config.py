@@ -1,5 +1,6 @@
 """A run's settings and the points it measures, validated before anything starts."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,13 @@ class Point:
     @property
     def id(self) -> str:
         return f"{self.target}-{self.scenario.name}" + (f"-s{self.step}" if self.step else "")
+
+
+def run_label(run_id: str, point_id: str) -> str:
+    """The `run_id` label of a point's series: a capacity search's step n (point id `...-s<n>`, see
+    Point.id) has its own, `<run_id>-s<n>`, so the steps of one run stay apart."""
+    found = re.search(r"-s(\d+)$", point_id)
+    return f"{run_id}-s{found.group(1)}" if found else run_id
 
 
 def plan(config: RunConfig) -> list[Point]:
