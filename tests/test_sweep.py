@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from tests.chromium import assert_drawn, open_in_chromium
 from tests.helpers import LOADLAB
 
 SWEEP = [
@@ -90,3 +91,17 @@ def test_resuming_with_other_settings_is_refused_in_one_line(swept):
         f"loadlab sweep: error: {root / 's'} holds a sweep with other settings (precision): "
         "resume it with the same options, or pick another --sweep-id"
     ]
+
+
+def test_the_sweep_report_shows_the_latency_at_its_capacity_from_the_steps_own_data(swept):
+    root, result = swept
+    out = root / "s" / "report.html"
+    assert f"report: {out}" in result.stdout
+    page = out.read_text()
+    # percentiles from the capacity step's summary, its distribution from that run's Prometheus
+    assert 'id="fig-latency-at-capacity-io-sleep"' in page
+    assert 'id="fig-distribution-at-capacity-io-sleep-sync"' in page
+    assert "latency at capacity," not in page  # nothing reported missing
+    plots = open_in_chromium(out)
+    assert_drawn(plots, len(plots))  # every plot drawn, with data
+    assert len(plots) >= 4  # capacity, model, latency at capacity, its distribution

@@ -63,7 +63,7 @@ def png_dir(out: Path) -> Path:
 def build(folder: Path, out: Path | None = None, extra_sections: Iterable[tuple[str, str]] = ()) -> Path:
     """Write the report of the run or sweep in `folder` to `out` (default `<folder>/report.html`) and
     its PNGs to `png_dir(out)`; return `out`."""
-    from loadlab.report import html, prometheus_data, run_section, sweep_section
+    from loadlab.report import capacity_steps, html, prometheus_data, run_section, sweep_section
     from loadlab.report.figures import Figures
     from loadlab.results.folder import write_text
     from loadlab.results.point import RunSummary
@@ -81,7 +81,8 @@ def build(folder: Path, out: Path | None = None, extra_sections: Iterable[tuple[
         if found == "sweep":
             sweep = SweepSummary.read(folder)
             title, subtitle = sweep_section.title(sweep), sweep_section.subtitle(sweep)
-            sections = sweep_section.sections(sweep, figures)
+            at_capacity, why = capacity_steps.read(folder, sweep)
+            sections = sweep_section.sections(sweep, figures, at_capacity, why)
         else:
             run = RunSummary.read(folder / RUN_FILE)
             title, subtitle = run_section.title(run), run_section.subtitle(run)

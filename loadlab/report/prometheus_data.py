@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadlab import queries
+from loadlab.config.run_config import run_label
 from loadlab.contract import metrics as m
 from loadlab.errors import LoadlabError
 from loadlab.results.point import PointResult, RunSummary
@@ -66,10 +67,12 @@ class PromData:
         return self.points.get(point.point)
 
 
-def read(folder: Path, summary: RunSummary) -> PromData:
-    """Every point's server and client latency from the run's TSDB; PromData.missing says why not."""
+def read(folder: Path, summary: RunSummary, points: list[PointResult] | None = None) -> PromData:
+    """The server and client latency of the run's points (default: all of them) from the run's TSDB;
+    PromData.missing says why not."""
     directory = folder / "prometheus"
-    if not summary.points:
+    points = summary.points if points is None else points
+    if not points:
         return PromData(missing="the run has no measured point")
     try:
         prometheus = Prometheus(directory, scrape=False)
@@ -79,7 +82,7 @@ def read(folder: Path, summary: RunSummary) -> PromData:
         return PromData(missing=f"the run kept no Prometheus data ({prometheus.data_dir} is missing or empty)")
     try:
         with prometheus:
-            return PromData({p.point: _point(prometheus, summary.run_id, p) for p in summary.points})
+            return PromData({p.point: _point(prometheus, run_label(summary.run_id, p.point), p) for p in points})
     except LoadlabError as exc:
         return PromData(missing=f"the run's Prometheus data could not be read: {exc}")
 

@@ -9,7 +9,7 @@ from matplotlib.ticker import FuncFormatter
 
 from loadlab.report.figures import Figures, color
 from loadlab.report.history import Second
-from loadlab.report.prometheus_data import Distribution, PromData
+from loadlab.report.prometheus_data import Distribution, PointSide, PromData
 from loadlab.results.point import PointResult
 
 PERCENTILES = (("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms"))
@@ -32,20 +32,32 @@ def _grouped(ax, labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
     ax.set_xticks(x, labels)
 
 
-def percentiles(figures: Figures, points: Sequence[PointResult]) -> str | None:
-    """Grouped bars: Locust's p50, p95 and p99 of every point."""
+def percentiles(
+    figures: Figures,
+    points: Sequence[PointResult],
+    labels: Sequence[str] | None = None,
+    name: str = "latency-percentiles",
+    title: str = "Latency percentiles per point (client side, Locust)",
+    scheduled: bool = False,
+) -> str | None:
+    """Grouped bars: Locust's p50, p95 and p99 of every point (named by `labels`, default their ids);
+    with `scheduled`, the p99 from the schedule too, where the open model measured one."""
     if not any(p.p50_ms is not None for p in points):
         return None
-    plot = figures.new("latency-percentiles", "Latency percentiles per point (client side, Locust)")
+    plot = figures.new(name, title)
     ax = plot.axes[0]
     series = [
         (label, [_nan(getattr(p, key)) for p in points], c)
         for (label, key), c in zip(PERCENTILES, ("#9ecae1", "#4292c6", "#08519c"), strict=True)
     ]
-    _grouped(ax, [p.point for p in points], series, plot)
+    caption = "Percentiles after warm-up, from Locust's stats."
+    if scheduled and any(p.p99_scheduled_ms is not None for p in points):
+        series.append(("p99 from schedule", [_nan(p.p99_scheduled_ms) for p in points], "#fd8d3c"))
+        caption += " From schedule (open model): counted from when each request was due."
+    _grouped(ax, list(labels) if labels is not None else [p.point for p in points], series, plot)
     ax.set_ylabel("latency (ms)")
     ax.margins(y=0.12)
-    return figures.render(plot, "Percentiles after warm-up, from Locust's stats.")
+    return figures.render(plot, caption)
 
 
 def _shares(d: Distribution) -> tuple[np.ndarray, np.ndarray]:
@@ -67,26 +79,32 @@ def _nonzero_range(ds: Sequence[Distribution]) -> tuple[float, float]:
 def distribution(figures: Figures, scenario: str, points: Sequence[PointResult], prom: PromData) -> str | None:
     """The share of requests per latency bucket of each point of `scenario`: the target's histogram
     (solid), Locust's (dashed), and the server-side p99 (dotted)."""
-    drawn = [(p, prom.of(p)) for p in points]
-    drawn = [(p, side) for p, side in drawn if side is not None and (side.server or side.client)]
+    sides = [(p, side) for p in points if (side := prom.of(p)) is not None and (side.server or side.client)]
+    drawn = [(p.target, color(p.target, i), side) for i, (p, side) in enumerate(sides)]
+    return distributions(
+        figures, f"distribution-{scenario}", f"Latency distribution: {scenario} (Prometheus histograms)", drawn
+    )
+
+
+def distributions(figures: Figures, name: str, title: str, drawn: Sequence[tuple[str, str, PointSide]]) -> str | None:
+    """The share of requests per latency bucket of each (label, colour, what Prometheus saw)."""
     if not drawn:
         return None
-    plot = figures.new(f"distribution-{scenario}", f"Latency distribution: {scenario} (Prometheus histograms)")
+    plot = figures.new(name, title)
     ax = plot.axes[0]
     beyond = []
-    for i, (p, side) in enumerate(drawn):
-        colour = color(p.target, i)
+    for label, colour, side in drawn:
         for d, kind, line in ((side.server, "server", "-"), (side.client, "client", "--")):
             if d is None:
                 continue
             edges, shares = _shares(d)
-            plot.data(ax.stairs(shares, edges, color=colour, linestyle=line, linewidth=1.6, label=f"{p.target} {kind}"))
+            plot.data(ax.stairs(shares, edges, color=colour, linestyle=line, linewidth=1.6, label=f"{label} {kind}"))
             if d.beyond:
-                beyond.append(f"{p.target} {kind}: {d.beyond:.0f} requests above {d.bounds_s[-1]:g} s")
+                beyond.append(f"{label} {kind}: {d.beyond:.0f} requests above {d.bounds_s[-1]:g} s")
         if side.server_p99_ms is not None:
-            ax.axvline(side.server_p99_ms, color=colour, linestyle=":", linewidth=1, label=f"{p.target} server p99")
+            ax.axvline(side.server_p99_ms, color=colour, linestyle=":", linewidth=1, label=f"{label} server p99")
     ax.set_xscale("log")
-    shown = [d for _, s in drawn for d in (s.server, s.client) if d is not None]
+    shown = [d for _, _, s in drawn for d in (s.server, s.client) if d is not None]
     lo, hi = _nonzero_range(shown)
     if hi > lo:
         ax.set_xlim(lo, hi)

@@ -8,7 +8,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from loadlab.report import run_plots
+from loadlab.report.capacity_steps import AtCapacity
 from loadlab.report.figures import Figures, color
+from loadlab.report.prometheus_data import PointSide
 from loadlab.results.sweep import ConfigResult, UslCurve
 from loadlab.tuning.model import HIDDEN_LIMIT_RATIO
 from loadlab.tuning.usl import throughput
@@ -186,3 +189,54 @@ def usl(figures: Figures, curve: UslCurve) -> str | None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max([*curve.capacity_rps, float(np.max(fitted_x))]) * 1.15)
     return figures.render(plot, curve.verdict)
+
+
+def _short_labels(items: Sequence[AtCapacity], with_target: bool) -> list[str]:
+    """`sync ×2`: what varies between the configurations drawn together, and nothing else."""
+    configs = [a.config.config for a in items]
+    servers = len({c.server for c in configs}) > 1
+    sizes = len({(c.threads, c.db_pool) for c in configs}) > 1
+    return [
+        " ".join(
+            part
+            for part in (
+                c.target if with_target else "",
+                c.server if servers else "",
+                f"×{c.workers}",
+                f"{c.threads}t p{c.db_pool}" if sizes else "",
+            )
+            if part
+        )
+        for c in configs
+    ]
+
+
+def latency_at_capacity(figures: Figures, scenario: str, items: Sequence[AtCapacity]) -> str | None:
+    """Locust's p50, p95, p99 and p99 from the schedule at each configuration's capacity."""
+    if not items:
+        return None
+    return run_plots.percentiles(
+        figures,
+        [a.point for a in items],
+        _short_labels(items, with_target=True),
+        name=f"latency-at-capacity-{scenario}",
+        title=f"Latency at capacity: {scenario} (client side, Locust)",
+        scheduled=True,
+    )
+
+
+def distribution_at_capacity(figures: Figures, scenario: str, target: str, items: Sequence[AtCapacity]) -> str | None:
+    """The share of requests per latency bucket (Locust's histogram) of each configuration of `target`
+    at its capacity."""
+    shown = [a for a in items if a.config.config.target == target and a.side is not None and a.side.client]
+    drawn = [
+        (label, color("", i), PointSide(None, None, None, a.side.client))
+        for i, (label, a) in enumerate(zip(_short_labels(shown, with_target=False), shown, strict=True))
+        if a.side is not None
+    ]
+    return run_plots.distributions(
+        figures,
+        f"distribution-at-capacity-{scenario}-{target}",
+        f"Latency distribution at capacity: {target} {scenario} (Locust's histogram)",
+        drawn,
+    )

@@ -1,18 +1,24 @@
 """The report of a sweep (`results/<sweep_id>/sweep.json`, written by `loadlab sweep`): capacity and
-p99 against workers, the model beside what was measured, the USL fits, the recommendation with the
-folklore it replaces, and every capacity search's steps.
+p99 against workers, each configuration's latency percentiles and distribution at its capacity,
+the model beside what was measured, the USL fits, the recommendation with the folklore it
+replaces, and every capacity search's steps.
 
-All of it comes from the typed `SweepSummary`; the USL curves are computed from the stored fits with
-`loadlab.tuning.usl.throughput`, the same function the fit used.
+It comes from the typed `SweepSummary`, and the latency at capacity from each capacity step's run
+folder and Prometheus data (`loadlab.report.capacity_steps`); the USL curves are computed from the
+stored fits with `loadlab.tuning.usl.throughput`, the same function the fit used.
 """
 
 import json
+from collections.abc import Sequence
 
 from loadlab.report import sweep_plots
+from loadlab.report.capacity_steps import AtCapacity
 from loadlab.report.figures import Figures
 from loadlab.report.html import Section, bullets, cell, details, header, number, paragraph, subsection, table
 from loadlab.report.run_section import when
 from loadlab.results.sweep import ConfigResult, SweepStep, SweepSummary
+
+MAX_MISSING = 3  # configurations whose latency at capacity is missing, named one by one
 
 
 def _scenarios(summary: SweepSummary) -> list[str]:
@@ -166,8 +172,15 @@ def search_log(configs: list[ConfigResult]) -> str:
     return "".join(blocks)
 
 
-def sections(summary: SweepSummary, figures: Figures) -> list[Section]:
-    missing: list[str] = []
+def sections(
+    summary: SweepSummary,
+    figures: Figures,
+    at_capacity: Sequence[AtCapacity] = (),
+    at_capacity_missing: Sequence[str] = (),
+) -> list[Section]:
+    missing: list[str] = [f"latency at capacity, {why}" for why in at_capacity_missing[:MAX_MISSING]]
+    if len(at_capacity_missing) > MAX_MISSING:
+        missing.append(f"latency at capacity: {len(at_capacity_missing) - MAX_MISSING} more configurations likewise")
     body = [Section("Configurations", configs_table(summary.configs))]
     capacity, model = [], []
     for scenario in _scenarios(summary):
@@ -182,6 +195,16 @@ def sections(summary: SweepSummary, figures: Figures) -> list[Section]:
             model.append(subsection(scenario, drawn))
     if capacity:
         body.append(Section("Capacity and p99 against workers", "".join(capacity)))
+    latency = []
+    for scenario in _scenarios(summary):
+        items = [a for a in at_capacity if a.config.config.scenario == scenario]
+        targets = dict.fromkeys(a.config.config.target for a in items)
+        drawn = [sweep_plots.latency_at_capacity(figures, scenario, items)]
+        drawn += [sweep_plots.distribution_at_capacity(figures, scenario, t, items) for t in targets]
+        if any(drawn):
+            latency.append(subsection(scenario, "".join(d for d in drawn if d)))
+    if latency:
+        body.append(Section("Latency at capacity", "".join(latency)))
     if model:
         body.append(Section("Model vs measured", "".join(model)))
     if summary.usl:
