@@ -467,9 +467,18 @@ def test_a_run_whose_locust_workers_never_come_says_so(tmp_path):
     assert "did not see 2 workers" in result.stderr and "Traceback" not in result.stderr
 
 
+def _autogroup_nice(pid: int) -> int:
+    """The niceness of the process's session among sessions ("/autogroup-25 nice 19"); 0 without autogroups."""
+    try:
+        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def test_the_next_point_starts_early_at_the_lowest_priority_and_runs_at_normal_priority(tmp_path):
     # the second point's target and Locust start during the first point, at nice 19 (CPU the first
-    # point leaves idle), and have nice 0 by the time the second point's load begins
+    # point leaves idle), and have nice 0 by the time the second point's load begins; so does their
+    # session's autogroup, where the kernel shares CPU between sessions first
     if not procs.can_raise_priority():
         return  # without the right to raise a priority again, targets start between points instead
     seconds = 5
@@ -482,6 +491,7 @@ def test_the_next_point_starts_early_at_the_lowest_priority_and_runs_at_normal_p
                     command = " ".join(p.cmdline())
                     if "targets.async_app:app" in command or ("locust" in command and "async-io-sleep" in command):
                         seen.append((time.time(), p.nice()))
+                        seen.append((time.time(), _autogroup_nice(p.pid)))
                 except psutil.NoSuchProcess:
                     pass
             time.sleep(0.1)

@@ -41,6 +41,9 @@ def _die_with_parent_at(nice: int) -> Callable[[], None]:
     def child() -> None:
         _die_with_parent()
         os.nice(nice)
+        # the new session's autogroup too, where the kernel has them: it shares CPU between sessions first
+        with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as f:
+            f.write(str(nice))
 
     return child
 
@@ -52,9 +55,12 @@ def can_raise_priority() -> bool:
 
 
 def set_group_priority(pgid: int, nice: int) -> None:
-    """Give every process of the group the niceness `nice` (a child forked later inherits it)."""
+    """Give every process of the group the niceness `nice` (a child forked later inherits it). With
+    the kernel's autogroups, CPU is shared between sessions first, so the session's group is set too."""
     with contextlib.suppress(ProcessLookupError):
         os.setpriority(os.PRIO_PGRP, pgid, nice)
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pgid}/autogroup").write_text(str(nice))
 
 
 def _as_user(user: str) -> Callable[[], None]:
