@@ -77,7 +77,7 @@ class UslFit:
                     f"the best measured ({self.best_x:.0f} rps at {self.best_n:g} workers)"
                 )
             return (
-                f"no: no peak ({fitted}), but throughput levels off at {ceiling:.0f} rps, only {gain:.0%} above "
+                f"no: no peak ({fitted}), but throughput levels off at {ceiling:.0f} rps, {_relative(gain)} "
                 f"the best measured ({self.best_x:.0f} rps at {self.best_n:g} workers)"
             )
         at_peak = self.predict(peak)
@@ -94,7 +94,7 @@ class UslFit:
             )
         return (
             f"no: throughput peaks at N*={peak:.1f} workers ({fitted}), beyond the {self.max_n:g} measured, "
-            f"but only {gain:.0%} above the best measured ({self.best_x:.0f} rps at {self.best_n:g} workers)"
+            f"but {_relative(gain)} the best measured ({self.best_x:.0f} rps at {self.best_n:g} workers)"
         )
 
     def _ceiling(self) -> float:
@@ -150,3 +150,8 @@ def fit(points: Iterable[tuple[float, float]], min_gain: float = MIN_GAIN) -> Us
     means = {d: float(np.mean(x[n == d])) for d in distinct}  # repeated worker counts: their mean
     best_n = max(means, key=means.__getitem__)
     return UslFit(lam, sigma, kappa, best_n=best_n, best_x=means[best_n], max_n=top, min_gain=min_gain)
+
+
+def _relative(gain: float) -> str:
+    """ "only 3% above" or "8% below": a fit may level off under a measured point."""
+    return f"only {gain:.0%} above" if gain >= 0 else f"{-gain:.0%} below"

@@ -90,3 +90,10 @@ def test_too_little_or_bad_data_is_refused_with_a_clear_message(points, words):
     with pytest.raises(LoadlabError) as caught:
         usl.fit(points)
     assert words in str(caught.value)
+
+
+def test_a_fit_that_levels_off_below_the_best_measured_says_below():
+    # a noisy sweep: the best point sits above where the fitted curve levels off
+    fit = usl.fit([(1, 1600.0), (2, 1300.0), (3, 1850.0), (4, 1580.0), (6, 1620.0), (8, 2060.0)])
+    assert not fit.more_workers_help
+    assert "below the best measured (2060 rps at 8 workers)" in fit.verdict and "-" not in fit.verdict.split("rps,")[-1]
