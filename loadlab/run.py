@@ -30,7 +30,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -224,6 +223,10 @@ class Run:
         master port free, so that Locust starts only when its point does."""
         return None if self.config.locust_workers else self._start_locust(slot, nice)
 
+    def _start_processes(self, slot: Slot, nice: int = 0) -> tuple[subprocess.Popen | None, services.Service]:
+        """The slot's Locust (waiting at its gate) and target, both at niceness `nice`."""
+        return self._start_waiting_locust(slot, nice), self._launch_target(slot, nice)
+
     def _open_gate(self, slot: Slot) -> None:
         """Load from now on. A capacity search's Locust learns its step's rate here: it was started
         before the step before it was judged."""
@@ -284,23 +287,22 @@ class Run:
             warmup_ends = time.monotonic() + c.warmup_s - FIRST_SCRAPE_MARGIN_S
             time.sleep(max(0.0, self.prometheus.first_scrape_by() - warmup_ends))
         next_point: list[Upcoming] = []
-        early: dict[str, Any] = {}  # the following point's processes, started while this point runs
+        early: list[tuple[subprocess.Popen | None, services.Service]] = []  # started while this point runs
 
         def in_warmup() -> None:
             if following is not None and self.early_starts:
-                early["locust"] = self._start_waiting_locust(following, nice=EARLY_NICE)
-                early["target"] = self._launch_target(following, nice=EARLY_NICE)
+                early.append(self._start_processes(following, nice=EARLY_NICE))
 
         def start_following() -> None:  # the moment this point's users have stopped
             if following is None:
                 return
             if early:
-                locust, target = early["locust"], early["target"]
+                locust, target = early[0]
                 for proc in (locust, target.proc):
                     if proc is not None:
                         procs.set_group_priority(proc.pid, 0)
             else:
-                locust, target = self._start_waiting_locust(following), self._launch_target(following)
+                locust, target = self._start_processes(following)
             next_point.append(Upcoming(following, self._ready(following, target), locust))
 
         try:

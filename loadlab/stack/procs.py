@@ -40,10 +40,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 def _die_with_parent_at(nice: int) -> Callable[[], None]:
     def child() -> None:
         _die_with_parent()
-        os.nice(nice)
-        # the new session's autogroup too, where the kernel has them: it shares CPU between sessions first
-        with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as f:
-            f.write(str(nice))
+        set_group_priority(os.getpid(), nice)  # the new group's leader: the group is just this process
 
     return child
 
