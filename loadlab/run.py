@@ -46,7 +46,7 @@ from loadlab.load.command import command
 from loadlab.results.folder import RunFolder, write_text
 from loadlab.results.locust_csv import read_locust_row, read_ramp_steps
 from loadlab.results.point import PhaseTiming, PointResult, RunSummary
-from loadlab.stack import database, procs, services
+from loadlab.stack import database, procs, servers, services
 from loadlab.stack.placement import MASTER_PORT, Placement
 from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, Prometheus, ScrapeTarget, find_binary
 from loadlab.stack.servers import ServerSpec
@@ -601,7 +601,9 @@ def run(config: RunConfig, next_rate: "NextRate | None" = None, steps: int = 0) 
     points = plan(config)
     if next_rate is not None:
         points = [replace(points[0], step=i + 1) for i in range(steps)]
-    slo.load(Path(config.slo_file))  # a bad SLO file or a missing Prometheus fails before anything starts
+    # a bad SLO file, a server spec no server runs or a missing Prometheus fails before anything starts
+    slo.load(Path(config.slo_file))
+    servers.check(ServerSpec("sync", config.server, config.workers), config.threads, config.db_pool)
     find_binary()
     folder = RunFolder.create(Path(config.results_root), config.run_id)
     folder.write_config(asdict(config))

@@ -8,6 +8,7 @@ A screenshot is saved beside each report (report.png).
 """
 
 import fcntl
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -76,3 +77,12 @@ def test_the_sweep_report_renders_in_chromium(tmp_path):
     out = report.build(write_sweep(tmp_path / "sweep-demo"))
     assert_drawn(open_in_chromium(out), 6)
     assert (tmp_path / "sweep-demo" / "report.png").is_file()
+
+
+def test_a_first_point_loaded_before_prometheus_scraped_it_counts_exactly(run_folder):
+    # with a 2 s warm-up, the first point's load begins before its Prometheus's first discovery (5 s
+    # after its start) and must still be scraped before its measured window
+    assert "into the measured window" not in (run_folder / "logs" / "run.log").read_text()
+    first = json.loads((run_folder / "summary.json").read_text())["points"][0]
+    assert first["client_requests"] == first["server_requests"] > 0
+    assert first["server_cpu_ms_per_request"] > 0

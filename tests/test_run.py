@@ -186,11 +186,13 @@ def test_bad_input_is_one_line_and_status_2(tmp_path):
         (["--scenario", "io-sleep", "--model", "closed-ish"], ["invalid choice", "open"]),
         (["--scenario", "io-sleep", "--duration", "2x"], ["--duration", "30s, 2m or 1h30m", "'2x'"]),
         (["--scenario", "io-sleep", "--slo", "nope.toml"], ["cannot read SLO file", "nope.toml"]),
+        (["--scenario", "io-sleep", "--server", "uvicorn", "--workers", "3"], ["--server uvicorn runs one process"]),
     ):
         result = loadlab_run(tmp_path, "bad", *args)
         assert result.returncode == 2, result
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
         assert all(w in result.stderr for w in words), result.stderr
+        assert not (tmp_path / "bad").exists()  # refused before anything started
     venv_bin = str(Path(LOADLAB[0]).parent)
     result = loadlab_run(tmp_path, "noprom", "--scenario", "io-sleep", env={"PATH": venv_bin})
     assert result.returncode == 2
