@@ -69,6 +69,11 @@ class RunFolder:
     def run_id(self) -> str:
         return self.path.name
 
+    @property
+    def prometheus_dir(self) -> Path:
+        """The run's own Prometheus: its configuration and TSDB (`loadlab prometheus` reopens it)."""
+        return self.path / "prometheus"
+
     def log(self, name: str) -> Path:
         return self.path / "logs" / f"{name}.log"
 
