@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadlab.config.scenarios import SCENARIOS, Scenario
+from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo
 from loadlab.load.command import MODELS, LoadSpec
@@ -15,8 +16,8 @@ class RunConfig:
     points: list[tuple]  # (scenario, target) or (scenario, target, users) to override --users for one point
     server: str = "uvicorn-workers"
     workers: int = 4
-    threads: int = 40
-    db_pool: int = 10
+    threads: int = DEFAULT_THREADS
+    db_pool: int = DEFAULT_DB_POOL
     loop: str = "auto"
     model: str = "closed"
     users: int = 100

@@ -8,6 +8,10 @@ ENV_PREFIX = "LOADLAB_"
 DATABASE_URL_ENV = f"{ENV_PREFIX}DATABASE_URL"
 UPSTREAM_URL_ENV = f"{ENV_PREFIX}UPSTREAM_URL"
 
+# What a target runs with unless told otherwise (`loadlab run --threads/--db-pool`, the sweep, the stack).
+DEFAULT_THREADS = 40  # anyio's default thread limiter size
+DEFAULT_DB_POOL = 10  # connections per worker's pool
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
@@ -18,8 +22,8 @@ class Settings(BaseSettings):
     # Labels that tell series of different targets/servers apart; set by `loadlab serve`.
     target: str = "unknown"
     server: str = "unknown"
-    threads: int = 40  # anyio's default thread limiter size
-    db_pool_size: int = 10
+    threads: int = DEFAULT_THREADS
+    db_pool_size: int = DEFAULT_DB_POOL
     db_timeout_s: float = 10.0  # how long a request waits for a pooled connection
     http_pool_size: int = 200
     http_timeout_s: float = 60.0

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from loadlab.contract import metrics
+from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.stack import procs, servers
 from loadlab.stack.servers import ServerSpec
@@ -99,7 +100,11 @@ def start(
 
 
 def start_target(
-    spec: ServerSpec, log: Path, threads: int = 40, db_pool: int = 10, env: Mapping[str, str] | None = None
+    spec: ServerSpec,
+    log: Path,
+    threads: int = DEFAULT_THREADS,
+    db_pool: int = DEFAULT_DB_POOL,
+    env: Mapping[str, str] | None = None,
 ) -> Service:
     return launch_target(spec, log, threads, db_pool, env).wait_ready(**target_ready(spec))
 
@@ -107,8 +112,8 @@ def start_target(
 def launch_target(
     spec: ServerSpec,
     log: Path,
-    threads: int = 40,
-    db_pool: int = 10,
+    threads: int = DEFAULT_THREADS,
+    db_pool: int = DEFAULT_DB_POOL,
     env: Mapping[str, str] | None = None,
     nice: int = 0,
 ) -> Service:

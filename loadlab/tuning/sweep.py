@@ -28,6 +28,7 @@ from typing import Any
 from loadlab import durations
 from loadlab.config.run_config import RunConfig
 from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo
 from loadlab.judge.capacity import judge_step
@@ -49,8 +50,8 @@ class SweepConfig:
 
     servers: list[str] = field(default_factory=lambda: ["uvicorn-workers"])
     workers: list[int] = field(default_factory=lambda: list(DEFAULT_WORKERS))
-    threads: list[int] = field(default_factory=lambda: [40])
-    db_pool: list[int] = field(default_factory=lambda: [10])
+    threads: list[int] = field(default_factory=lambda: [DEFAULT_THREADS])
+    db_pool: list[int] = field(default_factory=lambda: [DEFAULT_DB_POOL])
     targets: list[str] = field(default_factory=lambda: ["sync", "async"])
     scenarios: list[str] = field(default_factory=lambda: ["io-sleep"])
     start_rate: float = 50.0
