@@ -1,7 +1,9 @@
 """Every panel, annotation and variable query of the dashboards, evaluated against a real Prometheus
 with Grafana's variables substituted as Grafana substitutes them ("All" selected for every variable
-but the run, `$__rate_interval` from the 1 s scrape interval). Used on a native run's reopened TSDB
-(test_dashboards) and on the compose stack's Prometheus (tests/compose)."""
+of the dashboard but the run, `$__rate_interval` from the 1 s scrape interval). A variable that is
+neither the dashboard's nor Grafana's own fails the test: Grafana would leave it as typed, and the
+query would match nothing. Used on a native run's reopened TSDB (test_dashboards) and on the compose
+stack's Prometheus (tests/compose)."""
 
 import re
 
@@ -13,10 +15,61 @@ RATE_INTERVAL = "4s"  # Grafana: max(4 x scrape interval, $__interval + scrape i
 INTERVAL = "1s"
 
 
-def substitute(expr: str, run_id: str, run_range_s: int) -> str:
-    expr = expr.replace("$__rate_interval", RATE_INTERVAL).replace("$__interval", INTERVAL)
-    expr = expr.replace("$__range", f"{run_range_s}s").replace("$run_id", run_id)
-    return re.sub(r"\$[a-z_]+", ".*", expr)  # every other variable: "All", whose value is .*
+# $name, ${name}, ${name:format} and the deprecated [[name]]: Grafana's three ways to write a variable
+VARIABLE = re.compile(r"\$(?P<plain>\w+)|\$\{(?P<braced>\w+)(?::[^}]*)?\}|\[\[(?P<old>\w+)(?::[^\]]*)?\]\]")
+
+
+class UndefinedVariable(AssertionError):
+    """A query names a variable that is neither its dashboard's nor one of Grafana's built-ins."""
+
+
+def builtins(start: float, end: float) -> dict[str, str]:
+    """Grafana's global variables a PromQL query may use, as Grafana would fill them in over start..end."""
+    range_s = round(end - start)
+    return {
+        "__rate_interval": RATE_INTERVAL,
+        "__rate_interval_ms": str(int(RATE_INTERVAL[:-1]) * 1000),
+        "__interval": INTERVAL,
+        "__interval_ms": str(int(INTERVAL[:-1]) * 1000),
+        "__range": f"{range_s}s",
+        "__range_s": str(range_s),
+        "__range_ms": str(range_s * 1000),
+        "__from": str(round(start * 1000)),
+        "__to": str(round(end * 1000)),
+    }
+
+
+def variable_names(dashboard: dict) -> set[str]:
+    """The names of the dashboard's own template variables."""
+    return {v["name"] for v in dashboard.get("templating", {}).get("list", [])}
+
+
+def substitute(expr: str, dashboard: dict, run_id: str, start: float, end: float) -> str:
+    """`expr` as Grafana sends it to Prometheus: the run variable set to `run_id`, every other variable
+    of `dashboard` on "All" (whose value is .*), Grafana's built-ins filled in for start..end.
+    Raises UndefinedVariable for any other variable."""
+    own, grafana = variable_names(dashboard), builtins(start, end)
+
+    def value(match: re.Match) -> str:
+        name = match["plain"] or match["braced"] or match["old"]
+        if name in own:
+            return run_id if name == "run_id" else ".*"
+        if name in grafana:
+            return grafana[name]
+        raise UndefinedVariable(
+            f"{dashboard.get('title')}: {match[0]} is neither a variable of the dashboard "
+            f"({', '.join(sorted(own)) or 'none'}) nor one of Grafana's: {expr}"
+        )
+
+    return VARIABLE.sub(value, expr)
+
+
+def queries(dashboard: dict) -> list[tuple[str, str]]:
+    """(where, PromQL or label_values query) of every panel query, annotation and variable of the dashboard."""
+    found = [(panel_title, expr) for panel_title, expr in panel_queries(dashboard)]
+    found += [("annotation", a["expr"]) for a in dashboard["annotations"]["list"] if a.get("expr")]
+    found += [(f"${v['name']}", v["query"]) for v in dashboard["templating"]["list"]]
+    return found
 
 
 def evaluate(url: str, expr: str, start: float, end: float, instant: bool) -> list:
@@ -57,6 +110,6 @@ def empty_panels(url: str, run_id: str, start: float, end: float) -> tuple[int, 
         annotations = [a["expr"] for a in dashboard["annotations"]["list"] if a.get("expr")]
         for (panel_title, expr), instant in [*targets.items(), *((("annotation", a), False) for a in annotations)]:
             checked += 1
-            if not evaluate(url, substitute(expr, run_id, round(end - start)), start, end, instant):
+            if not evaluate(url, substitute(expr, dashboard, run_id, start, end), start, end, instant):
                 empty.append(f"{dashboard['title']} / {panel_title}: {expr}")
     return checked, empty

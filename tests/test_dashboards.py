@@ -20,7 +20,7 @@ import pytest
 from loadlab import REPO, rules
 from loadlab.dashboards import dashboards, panel_queries
 from loadlab.stack import procs
-from tests.dashboard_queries import empty_panels, substitute
+from tests.dashboard_queries import UndefinedVariable, empty_panels, queries, substitute
 from tests.helpers import LOADLAB, wait_http
 
 RUN_ID = "dash"
@@ -71,11 +71,34 @@ def test_every_template_variable_lists_values(served):
         for variable in dashboard["templating"]["list"]:
             match = LABEL_VALUES.match(variable["query"])
             assert match, variable["query"]
-            selector = substitute(match["selector"], RUN_ID, 60)
+            selector = substitute(match["selector"], dashboard, RUN_ID, 0, 60)
             response = httpx.get(
                 f"{url}/api/v1/label/{match['label']}/values", params={"match[]": selector}, timeout=30
             ).json()
             assert response["data"], f"{dashboard['title']}: ${variable['name']} lists nothing ({selector})"
+
+
+def test_every_query_names_only_its_dashboards_variables_or_grafanas():
+    """Grafana leaves a variable the dashboard does not define as typed: `target=~"$target"` then
+    matches nothing, and the panel, variable or annotation stays empty without an error."""
+    undefined = []
+    for dashboard in dashboards():
+        for where, expr in queries(dashboard):
+            try:
+                substitute(expr, dashboard, RUN_ID, 0, 60)
+            except UndefinedVariable as error:
+                undefined.append(f"{where}: {error}")
+    assert undefined == []
+
+
+def test_substitute_fills_in_grafanas_builtins_and_refuses_an_unknown_variable():
+    dashboard = {"title": "d", "templating": {"list": [{"name": "run_id"}, {"name": "scenario"}]}}
+    expr = 'rate(m{run_id=~"$run_id",scenario=~"${scenario}"}[$__rate_interval]) * $__range_s / ${__to}'
+    assert substitute(expr, dashboard, "r1", 100, 160) == 'rate(m{run_id=~"r1",scenario=~".*"}[4s]) * 60 / 160000'
+    assert substitute("m[$__interval] offset $__range", dashboard, "r1", 0, 30) == "m[1s] offset 30s"
+    for unknown in ('m{target=~"$target"}', 'm{target=~"${target:regex}"}', 'm{target=~"[[target]]"}'):
+        with pytest.raises(UndefinedVariable, match=r"d: .*target.* neither a variable of the dashboard"):
+            substitute(unknown, dashboard, "r1", 0, 60)
 
 
 def test_every_metric_named_by_a_dashboard_or_rule_exists(served):

@@ -39,27 +39,30 @@ def variable(name: str, label: str, source: str, multi: bool = True) -> db.Query
     )
 
 
-def run_variables(with_route: bool = False) -> list[db.QueryVariable]:
-    """run_id, target, server, workers, scenario (and route): each narrows the next."""
+def run_variables(labels: tuple[str, ...] = RUN_LABELS, with_route: bool = False) -> list[db.QueryVariable]:
+    """A variable for each of `labels` (by default run_id, target, server, workers, scenario), and
+    route: each narrows the next. A dashboard that leaves a run label out passes the same `labels`
+    to `base`, so that no query names a variable the dashboard does not define."""
     made, chosen = [], []
-    for name in RUN_LABELS:
+    for name in labels:
         source = f"{m.LOCUST_TEST_RUNNING}{{{queries.grafana_selector(*chosen)}}}" if chosen else m.LOCUST_TEST_RUNNING
         made.append(variable(name, name.replace("_", " "), source, multi=True))
         chosen.append(name)
     if with_route:
-        made.append(variable(ROUTE_LABEL, "route", f"{m.HTTP_REQUESTS}{{{RUN}}}"))
+        made.append(variable(ROUTE_LABEL, "route", f"{m.HTTP_REQUESTS}{{{queries.grafana_selector(*labels)}}}"))
     return made
 
 
-def point_annotations() -> db.AnnotationQuery:
-    """A region for each point under load, from Locust's `locust_test_running` (no Grafana API needed)."""
+def point_annotations(labels: tuple[str, ...] = RUN_LABELS) -> db.AnnotationQuery:
+    """A region for each point under load, from Locust's `locust_test_running` (no Grafana API needed),
+    selected by the variables of `labels` and kept apart by every run label."""
     return (
         db.AnnotationQuery()
         .name("Points under load")
         .datasource(DATASOURCE)
         .enable(True)
         .icon_color("rgba(0, 211, 255, 0.5)")
-        .expr(f"{queries.test_running(RUN, RUN_LABELS)} == 1")
+        .expr(f"{queries.test_running(queries.grafana_selector(*labels), RUN_LABELS)} == 1")
     )
 
 
@@ -130,7 +133,8 @@ def slo_lines(panel: timeseries.Panel) -> timeseries.Panel:
     )
 
 
-def base(uid: str, title: str, description: str, tags: list[str]) -> db.Dashboard:
+def base(uid: str, title: str, description: str, tags: list[str], labels: tuple[str, ...] = RUN_LABELS) -> db.Dashboard:
+    """A dashboard whose annotation follows the variables of `labels` (those `run_variables` makes)."""
     return (
         db.Dashboard(title)
         .uid(uid)
@@ -141,5 +145,5 @@ def base(uid: str, title: str, description: str, tags: list[str]) -> db.Dashboar
         .time("now-15m", "now")
         .refresh("5s")
         .tooltip(dashboard.DashboardCursorSync.CROSSHAIR)
-        .annotation(point_annotations())
+        .annotation(point_annotations(labels))
     )

@@ -7,8 +7,9 @@ from loadlab.contract import metrics as m
 from loadlab.contract.metrics import RUN_LABELS
 from loadlab.dashboards.common import RATE, base, graph, run_variables
 
-# target is not chosen here: both are always shown, one line each
-SEL = queries.grafana_selector(*(label for label in RUN_LABELS if label != "target"))
+# target is not chosen here: both are always shown, one line each; no query may name $target
+LABELS = tuple(label for label in RUN_LABELS if label != "target")
+SEL = queries.grafana_selector(*LABELS)
 BY = ("target", "scenario")
 LEGEND = "{{target}} {{scenario}}"
 
@@ -21,8 +22,9 @@ def sync_vs_async() -> db.Dashboard:
             "The same scenario on the sync (def) and async (async def) targets, side by side: throughput, "
             "client and server latency, and the CPU each spends per request.",
             ["comparison"],
+            LABELS,
         )
-        .variables([v for v in run_variables() if v.build().name != "target"])
+        .variables(run_variables(LABELS))
         .with_panel(
             graph(
                 "Throughput",
