@@ -4,6 +4,8 @@ import os
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from loadlab.contract.ports import UPSTREAM_PORT
+
 ENV_PREFIX = "LOADLAB_"
 DATABASE_URL_ENV = f"{ENV_PREFIX}DATABASE_URL"
 UPSTREAM_URL_ENV = f"{ENV_PREFIX}UPSTREAM_URL"
@@ -18,7 +20,7 @@ class Settings(BaseSettings):
 
     # No port: libpq takes PGPORT, else 5432; likewise PGHOST when the host is left out.
     database_url: str = "postgresql://postgres@127.0.0.1/postgres"
-    upstream_url: str = "http://127.0.0.1:8010"
+    upstream_url: str = f"http://127.0.0.1:{UPSTREAM_PORT}"
     # Labels that tell series of different targets/servers apart; set by `loadlab serve`.
     target: str = "unknown"
     server: str = "unknown"

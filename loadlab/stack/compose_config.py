@@ -9,6 +9,7 @@ dashboards and rules work on either; the stack's services have run_id "stack".
 
 import json
 
+from loadlab.contract.ports import TARGET_PORT
 from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, render_config
 
 CONFIG_DIR = "/etc/prometheus"
@@ -31,8 +32,8 @@ def stack_targets() -> str:
         return {"targets": [address], "labels": labels}
 
     entries = [
-        entry(TARGETS_JOB, "target-sync:8000", "sync"),
-        entry(TARGETS_JOB, "target-async:8000", "async"),
+        entry(TARGETS_JOB, f"target-sync:{TARGET_PORT}", "sync"),
+        entry(TARGETS_JOB, f"target-async:{TARGET_PORT}", "async"),
         entry(LOCUST_JOB, "locust-master:9646", "async"),
     ]
     return json.dumps(entries, indent=2) + "\n"

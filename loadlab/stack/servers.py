@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadlab import REPO
+from loadlab.contract.ports import TARGET_PORT
 from loadlab.errors import LoadlabError
 
 TARGETS = ("sync", "async")
@@ -26,7 +27,7 @@ class ServerSpec:
     server: str
     workers: int = 1
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = TARGET_PORT
     loop: str = "auto"
 
     @property
