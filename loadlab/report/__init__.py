@@ -5,10 +5,11 @@ results/<id>/report/*.png  the same figures as PNG files, for a slide or an issu
 
     loadlab report <run B> [--compare <run A> [--threshold 0.1] [--match target,scenario]] [--out PATH]
 
-`--compare A` adds a "Comparison with A" section: the comparison `loadlab compare A B` prints
-(loadlab.comparison), its verdict on top. The report is written, and the status is 0, whether or
-not B regressed; `loadlab compare` is the command that fails on a regression. A compare target that
-is not a run or a sweep, a run against a sweep, no point in common: one line, status 2.
+`--compare A` (the command is loadlab.commands.report) adds a "Comparison with A" section: the
+comparison `loadlab compare A B` prints (loadlab.comparison), its verdict on top. The report is
+written, and the status is 0, whether or not B regressed; `loadlab compare` is the command that fails
+on a regression. A compare target that is not a run or a sweep, a run against a sweep, no point in
+common: one line, status 2.
 
 Why matplotlib, with SVG inlined in the page and PNG beside it (rather than Plotly):
 - no JavaScript: the page is HTML, CSS and inline SVG, so it renders in any browser (or a mail
@@ -25,7 +26,6 @@ sweep. `build(..., extra_sections=[(title, html)])` appends sections made elsewh
 of `loadlab compare`); their html is inserted as is, so it must be escaped by whoever made it.
 """
 
-import argparse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -98,57 +98,3 @@ def at_end(folder: Path, say: Callable[[str], None]) -> None:
         say(f"report: {build(folder)}")
     except LoadlabError as exc:
         say(f"report: not written ({exc}); the results are intact: loadlab report {folder}")
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """The `report` subcommand, for loadlab.cli's subparsers."""
-    p = subparsers.add_parser("report", help="write a run's or a sweep's HTML report (plots inlined) and its PNGs")
-    p.add_argument("folder", help="a run or sweep folder, or its id under --results")
-    p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default results/)")
-    p.add_argument("--out", type=Path, help="the report's file (default <folder>/report.html; PNGs beside it)")
-    from loadlab import comparison
-
-    p.add_argument(
-        "--compare",
-        metavar="A",
-        help="add a section comparing this run (or sweep) with A, as `loadlab compare A <folder>` does",
-    )
-    p.add_argument(
-        "--threshold",
-        type=comparison.threshold_arg,
-        help="with --compare: relative change beyond which a difference may count (default 0.1: 10 %%)",
-    )
-    p.add_argument(
-        "--match",
-        type=comparison.match_arg,
-        help=f"with --compare: fields that pair points (default {','.join(comparison.RUN_MATCH)})",
-    )
-    return p
-
-
-def main(args: argparse.Namespace) -> int:
-    folder = Path(args.folder)
-    if not folder.exists() and (args.results / args.folder).exists():
-        folder = args.results / args.folder
-    compare_to = getattr(args, "compare", None)
-    threshold, match = getattr(args, "threshold", None), getattr(args, "match", None)
-    extra, summary = [], ""
-    if compare_to is None:
-        if threshold is not None or match is not None:
-            raise LoadlabError("--threshold and --match go with --compare A", USAGE)
-    else:
-        import dataclasses
-
-        from loadlab import comparison
-
-        kind(folder)  # what is wrong with the report's own folder first, in the report's words
-        b = dataclasses.replace(comparison.open_side(args.results, str(folder)), name=str(args.folder))
-        a = comparison.open_side(args.results, compare_to)
-        result = comparison.compare_sides(a, b, comparison.THRESHOLD if threshold is None else threshold, match)
-        extra.append(comparison.report_section(result))
-        summary = result.summary_line()
-    out = build(folder, args.out, extra)
-    print(f"report: {out}  (figures as PNG in {png_dir(out)}/)")
-    if summary:
-        print(f"compared with {compare_to}: {summary}")
-    return 0

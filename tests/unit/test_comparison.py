@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from loadlab import cli, comparison
+from loadlab.commands.arguments import Parser
 from loadlab.errors import LoadlabError
 from loadlab.results.point import RunSummary
 from loadlab.results.sweep import ConfigResult, Configuration, SweepSummary
@@ -102,8 +103,8 @@ def steady(**fields) -> dict:
 
 def compare_cli(capsys, *argv: str) -> tuple[int, str, str]:
     """`loadlab compare ARGV` as cli.py will run it: the CLI's parser class, then main()."""
-    parser = cli._Parser(prog="loadlab")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=cli._Parser)
+    parser = Parser(prog="loadlab")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     comparison.add_parser(sub)
     try:
         status = comparison.main(parser.parse_args(["compare", *argv]))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from loadlab import report
+from loadlab import cli, report
 from loadlab.errors import USAGE, LoadlabError
 from loadlab.report import sweep_plots
 from loadlab.results.sweep import (
@@ -229,14 +229,16 @@ def test_the_output_can_go_elsewhere_and_extra_sections_are_appended(tmp_path):
 
 
 def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="loadlab")
-    report.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["report", *argv])
+    return cli.parse_args(["report", *argv])
+
+
+def _report(args: argparse.Namespace) -> int:
+    return args.handler(args)
 
 
 def test_the_subcommand_writes_the_report_and_prints_its_path(tmp_path, capsys):
     write_sweep(tmp_path / "s", small_sweep())
-    assert report.main(_args("s", "--results", str(tmp_path))) == 0
+    assert _report(_args("s", "--results", str(tmp_path))) == 0
     assert capsys.readouterr().out.startswith(f"report: {tmp_path / 's' / 'report.html'}")
 
 
@@ -251,7 +253,7 @@ def test_the_subcommand_writes_the_report_and_prints_its_path(tmp_path, capsys):
 def test_a_folder_that_is_neither_a_run_nor_a_sweep_is_one_line_and_status_2(tmp_path, make, words):
     folder = make(tmp_path)
     with pytest.raises(LoadlabError) as raised:
-        report.main(_args(str(folder)))
+        _report(_args(str(folder)))
     assert words in str(raised.value) and "\n" not in str(raised.value)
     assert raised.value.status == USAGE
     assert not (tmp_path / "report.html").exists()

@@ -1,0 +1,9 @@
+"""The `loadlab` subcommands, one module each (several for close kin): each `register(subparsers)` adds
+its parsers and sets `handler`, the function that runs it and returns the exit status. A command
+module imports only what its parser needs; its handler imports the rest, so `loadlab --help` stays fast.
+"""
+
+from loadlab.commands import compare, compose, report, results, run, serve, sweep, tools
+
+# the order of `loadlab --help`
+COMMANDS = (serve, run, sweep, report, compare, results, tools, compose)

@@ -1,0 +1,121 @@
+"""`loadlab run` (make loadtest): its options into a RunConfig, the run, its table and where its results are."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from loadlab.commands.arguments import duration, number, whole
+from loadlab.errors import LoadlabError
+from loadlab.stack import servers
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="start the stack, load the targets with Locust, keep the results")
+    add_options(p)
+    p.set_defaults(handler=main)
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """Every option defaults to None: unset ones fall back to the suite's, then RunConfig's defaults."""
+    from loadlab.config.suites import SUITES
+    from loadlab.load.command import MODELS
+
+    p.add_argument("--suite", choices=SUITES, help="a named set of points and settings (make loadtest: claims)")
+    p.add_argument("--scenario", action="append", help="scenario name; repeat or comma-separate for several")
+    p.add_argument("--target", choices=(*servers.TARGETS, "both"), help="which targets (default both)")
+    p.add_argument("--server", choices=servers.SERVERS)
+    p.add_argument("--workers", type=whole)
+    p.add_argument("--threads", type=whole)
+    p.add_argument("--db-pool", dest="db_pool", type=whole)
+    p.add_argument("--loop", choices=servers.LOOPS)
+    p.add_argument("--model", choices=MODELS, help="closed (N users), open (fixed arrival rate) or ramp (steps)")
+    p.add_argument("--users", type=whole, help="closed/ramp: users (ramp: at most)")
+    p.add_argument("--rate", type=number, help="open: requests per second in total")
+    p.add_argument("--max-inflight", dest="max_inflight", type=whole, help="open: requests in flight at most")
+    p.add_argument("--think-time", dest="think_time_s", type=duration, help="closed: pause between requests (0.5, 2s)")
+    p.add_argument(
+        "--duration", dest="duration_s", type=duration, help="measured per point, after warm-up (30, 30s, 2m)"
+    )
+    p.add_argument("--warmup", dest="warmup_s", type=duration, help="load before measuring (5, 5s, 1m)")
+    p.add_argument("--processes", type=whole, help="Locust processes (default 1)")
+    p.add_argument(
+        "--locust-workers",
+        dest="locust_workers",
+        type=whole,
+        help="wait for this many `locust --worker` processes started apart (the compose stack's)",
+    )
+    p.add_argument("--step-users", dest="step_users", type=whole, help="ramp: users added per step")
+    p.add_argument("--step-seconds", dest="step_seconds", type=duration, help="ramp: how long each step lasts (10s)")
+    p.add_argument("--slo", dest="slo_file", help="SLO file (default slo.toml)")
+    p.add_argument("--run-id", dest="run_id", help="name of the results folder (default: the time)")
+    p.add_argument("--results", dest="results_root", help="where results go (default results/)")
+
+
+def config_from(args: argparse.Namespace):
+    """The RunConfig the options ask for: each option set overrides the suite's setting, which overrides
+    RunConfig's default."""
+    from loadlab.config.run_config import RunConfig
+    from loadlab.config.suites import SUITES
+    from loadlab.results.folder import new_run_id
+
+    settings = dict(SUITES[args.suite]) if args.suite else {}
+    targets = servers.TARGETS if args.target in (None, "both") else (args.target,)
+    if args.scenario:
+        scenarios = [n.strip() for item in args.scenario for n in item.split(",") if n.strip()]
+        settings["points"] = [(name, target) for name in scenarios for target in targets]
+    elif "points" in settings:
+        settings["points"] = [point for point in settings["points"] if point[1] in targets]
+    else:
+        raise LoadlabError("say what to measure: --scenario NAME (or --suite claims)")
+    options = dict(
+        server=args.server,
+        workers=args.workers,
+        threads=args.threads,
+        db_pool=args.db_pool,
+        loop=args.loop,
+        model=args.model,
+        users=args.users,
+        rate=args.rate,
+        max_inflight=args.max_inflight,
+        think_time_s=args.think_time_s,
+        duration_s=args.duration_s,
+        warmup_s=args.warmup_s,
+        processes=args.processes,
+        locust_workers=args.locust_workers,
+        step_users=args.step_users,
+        step_seconds=args.step_seconds,
+        slo_file=args.slo_file,
+        run_id=args.run_id or settings.get("run_id") or new_run_id(),
+        results_root=args.results_root,
+    )
+    settings.update({name: value for name, value in options.items() if value is not None})
+    return RunConfig(**settings, suite=args.suite)
+
+
+def main(args: argparse.Namespace) -> int:
+    from loadlab import report
+    from loadlab.console.table import console, show
+    from loadlab.run import overhead_line, run
+    from loadlab.stack import procs
+
+    config = config_from(args)
+    folder_path = Path(config.results_root) / config.run_id
+    procs.sigterm_as_ctrl_c()
+    try:
+        folder, summary = run(config)
+    except KeyboardInterrupt:
+        print(f"\nloadlab run: interrupted; what was measured is in {folder_path}", file=sys.stderr)
+        return 130
+    except LoadlabError as exc:
+        if folder_path.is_dir():
+            exc.args = (f"{exc}; results so far in {folder_path}",)
+        raise
+    out = console()
+    out.print()
+    show(summary, out)
+    out.print()
+    out.print(overhead_line(summary, (summary.ended_at or summary.started_at) - summary.started_at))
+    out.print(f"results: {folder.path}  (loadlab show {folder.run_id})")
+    out.print(f"Prometheus data: {folder.prometheus_dir}  (serve it again: loadlab prometheus {folder.run_id})")
+    report.at_end(folder.path, out.print)
+    return 1 if summary.slo_broken else 0

@@ -1,0 +1,42 @@
+"""`loadlab serve` and `loadlab serve-upstream`: one target, or the upstream, in the foreground."""
+
+import argparse
+from pathlib import Path
+
+from loadlab.commands.arguments import whole
+from loadlab.contract.ports import TARGET_PORT, UPSTREAM_PORT
+from loadlab.contract.settings import Settings
+from loadlab.stack import servers
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    threads, db_pool = (Settings.model_fields[name].default for name in ("threads", "db_pool_size"))
+    p = sub.add_parser("serve", help="serve a target in the foreground (Ctrl-C stops it and its workers)")
+    p.add_argument("--target", choices=servers.TARGETS, required=True)
+    p.add_argument("--server", choices=servers.SERVERS, default="uvicorn")
+    p.add_argument("--workers", type=whole, default=1)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=whole, default=TARGET_PORT)
+    p.add_argument("--threads", type=whole, default=threads, help=f"anyio thread limiter size ({threads})")
+    p.add_argument("--db-pool", type=whole, default=db_pool, help=f"DB connection pool size per worker ({db_pool})")
+    p.add_argument("--loop", choices=servers.LOOPS, default="auto")
+    p.add_argument("--metrics-dir", type=Path, help="multiprocess metrics directory (default: a fresh temp dir)")
+    p.set_defaults(handler=serve)
+
+    up = sub.add_parser("serve-upstream", help="serve the upstream the targets call (/delay?ms=N)")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=whole, default=UPSTREAM_PORT)
+    up.set_defaults(handler=serve_upstream)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from loadlab.stack.serve import serve
+
+    spec = servers.ServerSpec(args.target, args.server, args.workers, args.host, args.port, args.loop)
+    return serve(spec, args.threads, args.db_pool, args.metrics_dir)
+
+
+def serve_upstream(args: argparse.Namespace) -> int:
+    from loadlab.stack.serve import serve_upstream
+
+    return serve_upstream(args.host, args.port)

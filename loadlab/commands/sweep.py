@@ -1,0 +1,116 @@
+"""`loadlab sweep` (make sweep): the options (or a TOML file) into a SweepConfig, the sweep run with
+progress lines, its tables printed, and where its results are."""
+
+import argparse
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from loadlab.commands.arguments import duration, names, number, whole, wholes
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="each configuration's capacity under the SLO, a model, a recommendation")
+    add_options(p)
+    p.set_defaults(handler=main)
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """Every option defaults to None: unset ones come from --file, then SweepConfig's defaults (shown here)."""
+    from loadlab.tuning.sweep import QUICK, SweepConfig
+
+    d = SweepConfig()
+
+    def listed(values: list) -> str:
+        return ",".join(str(v) for v in values)
+
+    quick = f"workers {listed(QUICK['workers'])}, {listed(QUICK['scenarios'])}, both targets, coarse steps"
+    p.add_argument("--file", type=Path, help="a TOML file with the same keys (servers = [...], workers = [...])")
+    p.add_argument("--quick", action="store_true", help=f"a first look: {quick}")
+    p.add_argument("--server", dest="servers", type=names, help=f"server kinds, comma-separated ({listed(d.servers)})")
+    p.add_argument("--workers", type=wholes, help=f"worker counts, comma-separated ({listed(d.workers)})")
+    p.add_argument("--threads", type=wholes, help=f"thread limits, comma-separated ({listed(d.threads)})")
+    p.add_argument(
+        "--db-pool", dest="db_pool", type=wholes, help=f"DB pool sizes, comma-separated ({listed(d.db_pool)})"
+    )
+    p.add_argument("--target", dest="targets", type=names, help=f"sync, async or both ({listed(d.targets)})")
+    p.add_argument(
+        "--scenario", dest="scenarios", type=names, help=f"scenarios, comma-separated ({listed(d.scenarios)})"
+    )
+    p.add_argument(
+        "--start-rate", dest="start_rate", type=number, help=f"first rate of each search, rps ({d.start_rate:g})"
+    )
+    p.add_argument("--factor", type=number, help=f"each step up multiplies the rate by this ({d.factor:g})")
+    p.add_argument(
+        "--precision", type=number, help=f"bisect until (high - low) / low is at most this ({d.precision:g})"
+    )
+    p.add_argument("--max-rate", dest="max_rate", type=number, help=f"never offer more than this, rps ({d.max_rate:g})")
+    p.add_argument("--max-steps", dest="max_steps", type=whole, help=f"steps per configuration at most ({d.max_steps})")
+    p.add_argument(
+        "--duration", dest="duration_s", type=duration, help=f"measured per step, after warm-up ({d.duration_s:g}s)"
+    )
+    p.add_argument(
+        "--warmup", dest="warmup_s", type=duration, help=f"load before measuring, per step ({d.warmup_s:g}s)"
+    )
+    p.add_argument("--p99-ms", dest="p99_ms", type=number, help="the SLO's p99 limit (default: slo.toml's)")
+    p.add_argument("--error-ratio", dest="error_ratio", type=number, help="the SLO's error ratio limit (slo.toml's)")
+    p.add_argument("--slo", dest="slo_file", help="SLO file (default slo.toml)")
+    p.add_argument("--sweep-id", dest="sweep_id", help="name of the sweep folder; the same one resumes it")
+    p.add_argument("--results", dest="results_root", help="where results go (default results/)")
+
+
+def config_from(args: argparse.Namespace):
+    """The SweepConfig the options ask for: an option set overrides --quick, which overrides --file,
+    which overrides SweepConfig's defaults. The options carry SweepConfig's field names (`dest`)."""
+    from loadlab.results.folder import new_run_id
+    from loadlab.tuning.sweep import QUICK, SweepConfig, read_toml, with_overrides
+
+    config = SweepConfig(**read_toml(args.file)) if args.file else SweepConfig()
+    if args.quick:
+        config = with_overrides(config, QUICK)
+    config = with_overrides(config, {f.name: getattr(args, f.name, None) for f in fields(SweepConfig)})
+    if not config.sweep_id:
+        config.sweep_id = f"sweep-{new_run_id()}"
+    config.validate()
+    return config
+
+
+def main(args: argparse.Namespace) -> int:
+    from loadlab import report
+    from loadlab.console.sweep_table import show
+    from loadlab.console.table import console
+    from loadlab.stack import procs
+    from loadlab.tuning.sweep import Sweep
+
+    config = config_from(args)
+    out = console()
+    sweep = Sweep(config)
+
+    procs.sigterm_as_ctrl_c()
+    summary = sweep.open()  # a new folder, or the stored sweep: checked before anything starts
+    handler = logging.FileHandler(sweep.folder / "sweep.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    loggers = [logging.getLogger(name) for name in ("loadlab.sweep", "loadlab.run")]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    out.print(f"loadlab sweep {config.sweep_id}: {len(config.configurations())} configurations in {sweep.folder}")
+    try:
+        summary = sweep.run(lambda line: out.print(line), summary)
+    except KeyboardInterrupt:
+        print(
+            f"\nloadlab sweep: interrupted; what was measured is in {sweep.folder} (the same command resumes it)",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+        handler.close()
+    out.print()
+    show(summary, out)
+    out.print()
+    out.print(f"results: {sweep.folder}")
+    report.at_end(sweep.folder, out.print)
+    return 0
