@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadlab import REPO
-from loadlab.config.scenarios import SCENARIOS
 from loadlab.contract import routes
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.errors import LoadlabError
 from loadlab.load.command import LoadSpec, baseline_command, command
 from loadlab.results.locust_csv import read_locust_row

@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 
 from loadlab import queries
-from loadlab.config.scenarios import SCENARIOS
 from loadlab.contract import metrics as m
 from loadlab.contract.metrics import ROUTE_LABEL, RUN_LABELS
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.judge import slo, trust
 
 WINDOW = "5s"  # 5 scrapes of the run's 1 s interval: short enough for 12 s points

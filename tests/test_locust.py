@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadlab.config.scenarios import SCENARIOS
 from loadlab.contract import metrics as m
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.stack import procs
 from tests.helpers import Running, scrape, series, serve, total
 

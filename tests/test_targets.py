@@ -8,9 +8,9 @@ import httpx
 import psutil
 import pytest
 
-from loadlab.config.scenarios import SCENARIOS
 from loadlab.contract import metrics as m
 from loadlab.contract import routes
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.stack.servers import SERVERS
 from tests.helpers import concurrently, scrape, series, serve, total
 

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadlab.config.scenarios import SCENARIOS, Scenario
+from loadlab.contract.scenarios import SCENARIOS, Scenario
 from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 from loadlab import REPO
-from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.errors import LoadlabError
 from loadlab.results.point import PointResult
 

@@ -10,7 +10,7 @@ it is imported only inside Locust processes.
 from locust import FastHttpUser, events
 from locust.runners import WorkerRunner
 
-from loadlab.config.scenarios import SCENARIOS, Scenario
+from loadlab.contract.scenarios import SCENARIOS, Scenario
 from loadlab.load.options import abort, usage_error
 
 DEFAULT_SCENARIO = "hello"

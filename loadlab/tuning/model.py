@@ -20,7 +20,7 @@ The ceiling is the lowest of the limits that apply; that limit "binds". A measur
 below it (under `HIDDEN_LIMIT_RATIO` of it) means something the model does not know about stopped
 the target first: the load generator, a second threadpool trip, the pool's wait queue, the GIL.
 
-The scenarios (`loadlab.config.scenarios`) say which route and query each one requests but not how
+The scenarios (`loadlab.contract.scenarios`) say which route and query each one requests but not how
 a request spends its time, so `KINDS` below maps each scenario to its kind of model; the wait time
 is read from the scenario's query (`ms`, and `n` sequential calls on the sync target).
 """
@@ -29,7 +29,7 @@ import math
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.errors import LoadlabError
 from loadlab.results.point import PointResult
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from loadlab import durations
 from loadlab.config.run_config import RunConfig
-from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo

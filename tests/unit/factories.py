@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.results.point import PointResult
 
 

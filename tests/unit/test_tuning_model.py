@@ -1,6 +1,6 @@
 import pytest
 
-from loadlab.config.scenarios import SCENARIOS
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.errors import LoadlabError
 from loadlab.tuning import model
 from tests.unit.factories import point
