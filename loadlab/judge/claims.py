@@ -2,13 +2,29 @@
 each with the verdict the measured points support.
 
 A verdict needs certain points in the run; a claim whose points are missing says so instead of
-guessing. Figures in `claimed` are the article's, not ours.
+guessing. Figures in `claimed` are the article's, not ours. Every figure a verdict states is derived:
+from the measured points, or from the query each scenario requests (its `ms` wait and its `n`
+upstream calls), read from the scenario catalogue (`loadlab.contract.scenarios`, or the one passed in).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import parse_qs
 
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.results.point import PointResult
+
+CLAIMED_SYNC_RPS = 9.8  # the article's sync figure (C1)
+
+
+class Requested(Protocol):
+    """What a verdict reads of a scenario: its query string (e.g. "ms=50&n=3")."""
+
+    query: str
+
+
+Catalogue = Mapping[str, Requested]
 
 
 @dataclass(frozen=True)
@@ -16,7 +32,7 @@ class Claim:
     id: str
     text: str
     claimed: str
-    verdict: Callable[[list[PointResult]], str]
+    verdict: Callable[[list[PointResult], Catalogue], str]
 
 
 def _find(results: list[PointResult], scenario: str, target: str) -> PointResult | None:
@@ -35,7 +51,23 @@ def _missing(*names: str) -> str:
     return "not measured in this run (needs " + ", ".join(names) + ")"
 
 
-def _c1(results: list[PointResult]) -> str:
+class _NoFigure(Exception):
+    """The catalogue does not give a figure a verdict needs."""
+
+
+def _param(scenarios: Catalogue, scenario: str, name: str, default: int | None = None) -> int:
+    """An integer of `scenario`'s query (`ms`, `n`), as the catalogue says it is requested."""
+    if scenario not in scenarios:
+        raise _NoFigure(f"scenario {scenario!r} is not in the catalogue")
+    values = parse_qs(scenarios[scenario].query).get(name)
+    if values:
+        return int(values[0])
+    if default is None:
+        raise _NoFigure(f"scenario {scenario!r} requests no {name}=")
+    return default
+
+
+def _c1(results: list[PointResult], scenarios: Catalogue) -> str:
     sync, async_, blocking = (
         _find(results, s, t) for s, t in (("io-sleep", "sync"), ("io-sleep", "async"), ("blocking-sleep", "async"))
     )
@@ -48,39 +80,45 @@ def _c1(results: list[PointResult]) -> str:
     tail = ""
     if blocking:
         tail = (
-            f"; the claimed ~10 rps shape is the blocking-in-async anti-pattern ({_rps(blocking):.1f} rps), "
+            f"; the claimed {CLAIMED_SYNC_RPS:g} rps shape is the blocking-in-async anti-pattern "
+            f"({_rps(blocking):.1f} rps), "
             f"and sync only serialises once users exceed workers x threads ({sync.workers} x {sync.threads})"
         )
     return f"does not hold: {measured}, because FastAPI runs def handlers in a threadpool{tail}"
 
 
-def _c2(results: list[PointResult]) -> str:
+def _c2(results: list[PointResult], scenarios: Catalogue) -> str:
     sync, async_ = _find(results, "fanout", "sync"), _find(results, "fanout", "async")
     if not (sync and async_):
         return _missing("fanout on sync and async")
-    holds = _ms(sync.p50_ms) >= 2 * _ms(async_.p50_ms)
+    calls, ms = _param(scenarios, "fanout", "n", default=1), _param(scenarios, "fanout", "ms")
+    # in sequence n calls cost n times one, gathered about one: it holds from halfway between 1 and n
+    factor = (1 + calls) / 2
+    holds = calls > 1 and _ms(sync.p50_ms) >= factor * _ms(async_.p50_ms)
     return (
-        f"{'holds' if holds else 'does not hold'}: 3 upstream calls of 50 ms take p50 {_ms(sync.p50_ms):.0f} ms in "
-        f"sequence vs {_ms(async_.p50_ms):.0f} ms gathered, at {sync.users} users (our calls are equal, "
-        "3 x 50 ms, not 50/80/40)"
+        f"{'holds' if holds else 'does not hold'}: {calls} upstream calls of {ms} ms take p50 "
+        f"{_ms(sync.p50_ms):.0f} ms in sequence vs {_ms(async_.p50_ms):.0f} ms gathered (x{factor:g} needed), "
+        f"at {sync.users} users (our calls are equal, {calls} x {ms} ms, not 50/80/40)"
     )
 
 
-def _c3(results: list[PointResult]) -> str:
+def _c3(results: list[PointResult], scenarios: Catalogue) -> str:
     blocking, async_ = _find(results, "blocking-sleep", "async"), _find(results, "io-sleep", "async")
     if not blocking:
         return _missing("blocking-sleep on async")
-    ceiling = blocking.workers / 0.1
+    per_worker = 1000 / _param(scenarios, "blocking-sleep", "ms")  # requests/s one blocked worker can serve
+    ceiling = blocking.workers * per_worker
     holds = _rps(blocking) <= 1.2 * ceiling
     versus = f" vs {_rps(async_):.1f} rps with await" if async_ else ""
     verdict = "holds" if holds else "does not hold"
     return (
         f"{verdict}: time.sleep in async def serves {_rps(blocking):.1f} rps{versus}; "
-        f"one request at a time per worker caps it at {ceiling:.0f} rps ({blocking.workers} workers x 10/s)"
+        f"one request at a time per worker caps it at {ceiling:.0f} rps "
+        f"({blocking.workers} workers x {per_worker:.3g}/s)"
     )
 
 
-def _c4(results: list[PointResult]) -> str:
+def _c4(results: list[PointResult], scenarios: Catalogue) -> str:
     inline, offload = _find(results, "cpu", "async"), _find(results, "cpu-offload", "async")
     if not (inline and offload):
         return _missing("cpu and cpu-offload on async")
@@ -94,7 +132,7 @@ def _c4(results: list[PointResult]) -> str:
     )
 
 
-def _c5(results: list[PointResult]) -> str:
+def _c5(results: list[PointResult], scenarios: Catalogue) -> str:
     sync, async_ = _find(results, "io-sleep", "sync"), _find(results, "io-sleep", "async")
     if not (sync and async_) or not sync.server_cpu_ms_per_request or not async_.server_cpu_ms_per_request:
         return _missing("server CPU of io-sleep on sync and async")
@@ -102,7 +140,7 @@ def _c5(results: list[PointResult]) -> str:
     holds = a < 0.9 * s
     return (
         f"{'holds' if holds else 'does not hold'}: server CPU per request {a:.2f} ms async vs {s:.2f} ms "
-        f"sync (threads) for the same 100 ms wait"
+        f"sync (threads) for the same {_param(scenarios, 'io-sleep', 'ms')} ms wait"
     )
 
 
@@ -110,7 +148,7 @@ CLAIMS = (
     Claim(
         "C1",
         "Sync endpoints serialise under concurrency; async ones overlap",
-        "4 Uvicorn workers, 100 concurrent 100 ms waits: sync 9.8 req/s, async 95.2 req/s",
+        f"4 Uvicorn workers, 100 concurrent 100 ms waits: sync {CLAIMED_SYNC_RPS:g} req/s, async 95.2 req/s",
         _c1,
     ),
     Claim(
@@ -125,5 +163,13 @@ CLAIMS = (
 )
 
 
-def verdicts(results: list[PointResult]) -> list[tuple[Claim, str]]:
-    return [(claim, claim.verdict(results)) for claim in CLAIMS]
+def verdict(claim: Claim, results: list[PointResult], scenarios: Catalogue = SCENARIOS) -> str:
+    """`claim`'s verdict on `results`, whose scenarios requested what `scenarios` says."""
+    try:
+        return claim.verdict(results, scenarios)
+    except _NoFigure as exc:
+        return f"not judged: {exc}"
+
+
+def verdicts(results: list[PointResult], scenarios: Catalogue = SCENARIOS) -> list[tuple[Claim, str]]:
+    return [(claim, verdict(claim, results, scenarios)) for claim in CLAIMS]

@@ -1,13 +1,28 @@
-"""Each published claim's verdict on hand-made points: holding, not holding, and not measured."""
+"""Each published claim's verdict on hand-made points: holding, not holding, and not measured; and
+every figure it states follows the scenario catalogue and the measured points."""
+
+from dataclasses import replace
 
 import pytest
 
+from loadlab.console.table import console, show
+from loadlab.contract.scenarios import SCENARIOS
 from loadlab.judge.claims import CLAIMS, verdicts
+from loadlab.report.run_section import claims_section
+from loadlab.results.point import RunSummary
 from tests.unit.factories import point
 
 
-def verdict(claim_id: str, points: list) -> str:
-    return dict((c.id, v) for c, v in verdicts(points))[claim_id]
+def verdict(claim_id: str, points: list, scenarios=SCENARIOS) -> str:
+    return dict((c.id, v) for c, v in verdicts(points, scenarios))[claim_id]
+
+
+def catalogue(**queries: str) -> dict:
+    """The scenario catalogue with some scenarios requesting another query."""
+    return {
+        **SCENARIOS,
+        **{name.replace("_", "-"): replace(SCENARIOS[name.replace("_", "-")], query=q) for name, q in queries.items()},
+    }
 
 
 def test_every_claim_has_a_verdict_even_with_no_point():
@@ -64,4 +79,58 @@ def test_c5_holds_when_async_spends_less_cpu_per_request():
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
 def test_a_claim_missing_its_points_says_what_it_needs(claim):
-    assert claim.verdict([point("hello", "sync")]).startswith("not measured")
+    assert claim.verdict([point("hello", "sync")], SCENARIOS).startswith("not measured")
+
+
+def test_the_fan_out_figures_follow_the_scenario_catalogue():
+    points = [point("fanout", "sync", p50_ms=160.0, users=5), point("fanout", "async", p50_ms=60.0, users=5)]
+    five = verdict("C2", points, catalogue(fanout="ms=20&n=5"))
+    assert "5 upstream calls of 20 ms" in five and "5 x 20 ms" in five
+    assert "3 upstream calls" not in five and "50 ms" not in five
+    # five calls in sequence should cost about five times one: 160 vs 60 ms (x2.7) is short of x3
+    assert five.startswith("does not hold") and "x3 needed" in five
+    assert verdict("C2", points).startswith("holds")  # the same points hold for 3 calls (x2 needed)
+
+
+def test_the_blocking_ceiling_follows_the_scenario_wait():
+    blocking = [point("blocking-sleep", "async", rps=19.0, workers=4)]
+    v = verdict("C3", blocking, catalogue(blocking_sleep="ms=200"))
+    assert "caps it at 20 rps (4 workers x 5/s)" in v and "10/s" not in v
+    assert v.startswith("holds")
+    assert "caps it at 40 rps (4 workers x 10/s)" in verdict("C3", blocking)
+    # 60 rps is more than 4 workers blocked 200 ms each can serve (20 rps), not more than 40
+    assert verdict("C3", [point("blocking-sleep", "async", rps=60.0)], catalogue(blocking_sleep="ms=200")).startswith(
+        "does not hold"
+    )
+    assert verdict("C3", [point("blocking-sleep", "async", rps=40.0)]).startswith("holds")
+
+
+def test_the_cpu_comparison_names_the_io_wait_the_catalogue_gives():
+    points = [point("io-sleep", "sync", server_cpu_ms_per_request=0.96), point(server_cpu_ms_per_request=0.53)]
+    v = verdict("C5", points, catalogue(io_sleep="ms=250"))
+    assert v.endswith("for the same 250 ms wait")
+    assert verdict("C5", points).endswith("for the same 100 ms wait")
+
+
+def test_the_measured_ratio_is_the_points_own():
+    points = [point("io-sleep", "sync", rps=120.0), point("io-sleep", "async", rps=480.0)]
+    v = verdict("C1", points)
+    assert "(x4.00)" in v and v.startswith("does not hold")
+
+
+def test_a_catalogue_without_the_figure_says_it_cannot_judge():
+    blocking = [point("blocking-sleep", "async", rps=19.0)]
+    assert verdict("C3", blocking, catalogue(blocking_sleep="")) == (
+        "not judged: scenario 'blocking-sleep' requests no ms="
+    )
+
+
+def test_the_printed_and_reported_verdicts_follow_the_catalogue(monkeypatch):
+    points = [point("fanout", "sync", p50_ms=160.0), point("fanout", "async", p50_ms=60.0)]
+    monkeypatch.setitem(SCENARIOS, "fanout", replace(SCENARIOS["fanout"], query="ms=20&n=5"))
+    out = console()
+    with out.capture() as captured:
+        show(RunSummary("r", "complete", 0.0, {}, points), out)
+    assert "5 upstream calls of 20 ms" in captured.get() and "3 upstream calls" not in captured.get()
+    section = claims_section(points)
+    assert section is not None and "5 upstream calls of 20 ms" in str(section)
