@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from loadlab import queries
 from loadlab.stack import procs
@@ -482,7 +483,10 @@ def test_the_next_point_starts_early_at_the_lowest_priority_and_runs_at_normal_p
     # point leaves idle), and have nice 0 by the time the second point's load begins; so does their
     # session's autogroup, where the kernel shares CPU between sessions first
     if not procs.can_raise_priority():
-        return  # without the right to raise a priority again, targets start between points instead
+        pytest.skip(
+            "this process may not raise a priority again (not root, RLIMIT_NICE below 20): "
+            "a run starts the next point's processes between points, not early at nice 19"
+        )
     seconds = 5
     proc = _start_run(tmp_path, "nice", "--scenario", "io-sleep", "--users", "5", "--duration", str(seconds), *SHORT)
     seen: list[tuple[float, int]] = []  # (time, niceness of the second point's target or Locust)
