@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from loadlab.contract import routes
 
-BOTH = ("sync", "async")
+TARGETS = ("sync", "async")  # the two targets (targets/sync_app.py, targets/async_app.py)
+BOTH = TARGETS
 ASYNC = ("async",)
 
 

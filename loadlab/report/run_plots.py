@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
+from loadlab.contract.scenarios import TARGETS
 from loadlab.report.figures import Figures, color
 from loadlab.report.history import Second
 from loadlab.report.prometheus_data import Distribution, PointSide, PromData
@@ -142,12 +143,12 @@ def server_vs_client_p99(figures: Figures, points: Sequence[PointResult], prom: 
 def sync_vs_async(figures: Figures, points: Sequence[PointResult]) -> str | None:
     """Per scenario run on both targets: throughput and p99 of sync beside async."""
     by = {(p.scenario, p.target): p for p in points}
-    scenarios = [s for s in dict.fromkeys(p.scenario for p in points) if (s, "sync") in by and (s, "async") in by]
+    scenarios = [s for s in dict.fromkeys(p.scenario for p in points) if all((s, t) in by for t in TARGETS)]
     if not scenarios:
         return None
     plot = figures.new("sync-vs-async", "Sync vs async per scenario", ncols=2)
     for ax, key, label in ((plot.axes[0], "rps", "throughput (requests/s)"), (plot.axes[1], "p99_ms", "p99 (ms)")):
-        series = [(t, [_nan(getattr(by[(s, t)], key)) for s in scenarios], color(t, 0)) for t in ("sync", "async")]
+        series = [(t, [_nan(getattr(by[(s, t)], key)) for s in scenarios], color(t, 0)) for t in TARGETS]
         _grouped(ax, scenarios, series, plot)
         ax.set_ylabel(label)
         ax.margins(y=0.12)

@@ -10,6 +10,7 @@ dashboards and rules work on either; the stack's services have run_id "stack".
 import json
 
 from loadlab.contract.ports import TARGET_PORT
+from loadlab.contract.scenarios import TARGETS
 from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, render_config
 
 CONFIG_DIR = "/etc/prometheus"
@@ -32,8 +33,7 @@ def stack_targets() -> str:
         return {"targets": [address], "labels": labels}
 
     entries = [
-        entry(TARGETS_JOB, f"target-sync:{TARGET_PORT}", "sync"),
-        entry(TARGETS_JOB, f"target-async:{TARGET_PORT}", "async"),
+        *(entry(TARGETS_JOB, f"target-{target}:{TARGET_PORT}", target) for target in TARGETS),
         entry(LOCUST_JOB, "locust-master:9646", "async"),
     ]
     return json.dumps(entries, indent=2) + "\n"

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from loadlab import REPO
 from loadlab.contract.ports import TARGET_PORT
+from loadlab.contract.settings import METRICS_HOST_ENV, METRICS_PORT_ENV
+from loadlab.contract.scenarios import TARGETS as TARGETS  # the targets a server serves, named here too
 from loadlab.errors import LoadlabError
 
-TARGETS = ("sync", "async")
 SERVERS = ("uvicorn", "uvicorn-workers", "gunicorn-uvicorn", "gunicorn-asgi")
 LOOPS = ("auto", "asyncio", "uvloop")
 
@@ -29,15 +30,27 @@ class ServerSpec:
     host: str = "127.0.0.1"
     port: int = TARGET_PORT
     loop: str = "auto"
+    # Where every worker serves the merged metrics from a thread, whatever its event loop does: the port
+    # Prometheus scrapes (targets.instrumentation). None: only /metrics on `port`, which a blocked loop blocks.
+    metrics_port: int | None = None
 
     @property
     def app(self) -> str:
         return f"targets.{self.target}_app:app"
 
     @property
+    def _reach(self) -> str:
+        """The host this machine reaches it at: a server on every interface (0.0.0.0) answers on loopback too."""
+        return "127.0.0.1" if self.host == "0.0.0.0" else self.host
+
+    @property
     def url(self) -> str:
-        """Where this machine reaches it: a server on every interface (0.0.0.0) answers on loopback too."""
-        return f"http://{'127.0.0.1' if self.host == '0.0.0.0' else self.host}:{self.port}"
+        return f"http://{self._reach}:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Where its merged metrics are served (path /metrics): the metrics port, else the app's port."""
+        return f"http://{self._reach}:{self.metrics_port}" if self.metrics_port else self.url
 
 
 def check(spec: ServerSpec, threads: int, db_pool: int) -> None:
@@ -50,6 +63,10 @@ def check(spec: ServerSpec, threads: int, db_pool: int) -> None:
         raise LoadlabError(f"--threads must be at least 1, got {threads}")
     if db_pool < 1:
         raise LoadlabError(f"--db-pool must be at least 1, got {db_pool}")
+    if spec.metrics_port is not None and not 0 < spec.metrics_port < 65536:
+        raise LoadlabError(f"--metrics-port must be from 1 to 65535, got {spec.metrics_port}")
+    if spec.metrics_port == spec.port:
+        raise LoadlabError(f"--metrics-port must differ from --port ({spec.port})")
 
 
 def server_command(spec: ServerSpec) -> list[str]:
@@ -74,6 +91,9 @@ def target_env(spec: ServerSpec, metrics_dir: Path, threads: int, db_pool: int) 
         "LOADLAB_SERVER": spec.server,
         "LOADLAB_THREADS": str(threads),
         "LOADLAB_DB_POOL_SIZE": str(db_pool),
+        # always set, so a value inherited from the environment never opens a port nobody asked for
+        METRICS_HOST_ENV: spec.host,
+        METRICS_PORT_ENV: str(spec.metrics_port or 0),
     }
 
 

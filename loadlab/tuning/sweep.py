@@ -27,7 +27,7 @@ from typing import Any
 
 from loadlab import durations
 from loadlab.config.run_config import RunConfig
-from loadlab.contract.scenarios import SCENARIOS
+from loadlab.contract.scenarios import SCENARIOS, TARGETS
 from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo
@@ -52,7 +52,7 @@ class SweepConfig:
     workers: list[int] = field(default_factory=lambda: list(DEFAULT_WORKERS))
     threads: list[int] = field(default_factory=lambda: [DEFAULT_THREADS])
     db_pool: list[int] = field(default_factory=lambda: [DEFAULT_DB_POOL])
-    targets: list[str] = field(default_factory=lambda: ["sync", "async"])
+    targets: list[str] = field(default_factory=lambda: list(TARGETS))
     scenarios: list[str] = field(default_factory=lambda: ["io-sleep"])
     start_rate: float = 50.0
     factor: float = 2.0
@@ -100,9 +100,9 @@ class SweepConfig:
         bad = [s for s in self.servers if s not in servers.SERVERS]
         if bad:
             raise LoadlabError(f"unknown server {bad[0]!r}; valid: {', '.join(servers.SERVERS)}")
-        bad = [t for t in self.targets if t not in servers.TARGETS]
+        bad = [t for t in self.targets if t not in TARGETS]
         if bad:
-            raise LoadlabError(f"unknown target {bad[0]!r}; valid: {', '.join(servers.TARGETS)}")
+            raise LoadlabError(f"unknown target {bad[0]!r}; valid: {', '.join(TARGETS)}")
         for name in ("workers", "threads", "db_pool"):
             values = getattr(self, name)
             if not values or any(not isinstance(v, int) or v < 1 for v in values):
@@ -121,7 +121,7 @@ class SweepConfig:
 QUICK: dict[str, Any] = {
     "servers": ["uvicorn-workers"],
     "workers": [1, 2, 4],
-    "targets": ["sync", "async"],
+    "targets": list(TARGETS),
     "scenarios": ["io-sleep"],
     "start_rate": 100.0,
     "factor": 4.0,
