@@ -159,7 +159,7 @@ def run_alerts() -> list[dict[str, Any]]:
     return [
         _alert(
             "LoadlabTargetDown",
-            f'up{{job="loadlab-targets"}} == 0 and {_on_point()} {running}',
+            f'up{{job="{m.TARGETS_JOB}"}} == 0 and {_on_point()} {running}',
             "critical",
             f"Target down under load: {point}",
             "Prometheus cannot scrape the target while Locust loads it: the server died or is too "

@@ -66,6 +66,10 @@ LOOP_LAG_BUCKETS: tuple[float, ...] = (
 RUN_LABELS = ("run_id", "target", "server", "workers", "scenario")
 ROUTE_LABEL = "route"  # the route template, on the targets' request metrics
 
+# --- scrape jobs: the `job` label of every series, and the jobs of prometheus/prometheus.yml.tmpl ---
+TARGETS_JOB = "loadlab-targets"  # the targets' /metrics
+LOCUST_JOB = "locust"  # the Locust master's exporter
+
 # --- server side (targets/) ---
 TARGET_LABELS = ("target", "server")  # the targets export these themselves
 

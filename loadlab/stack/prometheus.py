@@ -27,7 +27,7 @@ from typing import Any, Self
 import httpx
 
 from loadlab import REPO
-from loadlab.contract.metrics import RUN_LABELS
+from loadlab.contract.metrics import LOCUST_JOB, RUN_LABELS, TARGETS_JOB
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.stack import procs
 
@@ -38,9 +38,8 @@ INSTALL_HINT = "apt-get install prometheus"
 PREFERRED_PORT = 9091  # 9090 is the packaged system Prometheus's
 HOST = "127.0.0.1"  # never 0.0.0.0: the lab's Prometheus is private
 
-# Scrape jobs of the template; a file_sd entry names the one that scrapes it.
-TARGETS_JOB = "loadlab-targets"
-LOCUST_JOB = "locust"
+# Scrape jobs of the template (the file_sd ones named by the metric contract); a file_sd entry names
+# the one that scrapes it.
 SELF_JOB = "prometheus"
 FILE_SD_JOBS = (TARGETS_JOB, LOCUST_JOB)
 
@@ -99,10 +98,14 @@ def find_binary(binary: str | os.PathLike[str] = BINARY) -> str:
 def render_config(self_address: str, targets_file: Path | list[str], rules_file: Path | str = RULES_FILE) -> str:
     """The scrape config: `targets_file` is the run's file_sd file (or a list of paths and globs)."""
     files = targets_file if isinstance(targets_file, list) else [str(targets_file)]
+    # paths and addresses JSON-quoted; the job names bare, as the rendered files have always had them
     return string.Template(TEMPLATE.read_text()).substitute(
         self_address=json.dumps(self_address),
         targets_files=json.dumps(files),
         rules_file=json.dumps(str(rules_file)),
+        targets_job=TARGETS_JOB,
+        locust_job=LOCUST_JOB,
+        self_job=SELF_JOB,
     )
 
 
