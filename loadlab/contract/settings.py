@@ -9,6 +9,8 @@ from loadlab.contract.ports import UPSTREAM_PORT
 ENV_PREFIX = "LOADLAB_"
 DATABASE_URL_ENV = f"{ENV_PREFIX}DATABASE_URL"
 UPSTREAM_URL_ENV = f"{ENV_PREFIX}UPSTREAM_URL"
+METRICS_HOST_ENV = f"{ENV_PREFIX}METRICS_HOST"
+METRICS_PORT_ENV = f"{ENV_PREFIX}METRICS_PORT"
 
 # What a target runs with unless told otherwise (`loadlab run --threads/--db-pool`, the sweep, the stack).
 DEFAULT_THREADS = 40  # anyio's default thread limiter size
@@ -31,6 +33,10 @@ class Settings(BaseSettings):
     http_timeout_s: float = 60.0
     cpu_processes: int = os.cpu_count() or 2
     loop_probe_interval_s: float = 0.05
+    # Where every worker serves the merged metrics from a thread of its own, all on one port
+    # (targets.instrumentation): a blocked event loop cannot stop it. 0: only /metrics on the app's port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     # Off only for the instrumentation benchmark, which compares the same app with and without it.
     instrument: bool = True
 
