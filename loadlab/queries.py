@@ -212,3 +212,61 @@ def recorded(name: str, sel: str) -> str:
 def arrival_rate(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
     """Open model: requests per second of the schedule (counted as each completes)."""
     return f"sum{_by(by)} (rate({_v(m.LOCUST_SCHEDULED_DURATION + '_count', sel)}[{window}]))"
+
+
+# --- conditions: alerts and waits (rules, the run's Prometheus) ---
+
+
+def constant(value: float) -> str:
+    """One value as a series (a recording rule's constant, e.g. an SLO limit)."""
+    return f"vector({value:g})"
+
+
+def above(expr: str, limit: float | str) -> str:
+    """`expr` where it is above `limit`: a number, or a series whose labels all match."""
+    return f"{expr} > {limit:g}" if isinstance(limit, int | float) else f"{expr} > {limit}"
+
+
+def at_least(expr: str, limit: float) -> str:
+    return f"{expr} >= {limit:g}"
+
+
+def milliseconds(seconds: str) -> str:
+    return f"1000 * {seconds}"
+
+
+def above_scenario_limit(expr: str, limits: str, limit: str) -> str:
+    """`expr` where it is above its scenario's `limit`, read from `limits`: series (e.g. recorded) with one
+    value per scenario and kind of limit, told apart by their `scenario` and `limit` labels."""
+    return f"{expr} > on (scenario) group_left () {_v(limits, f'limit={_quote(limit)}')}"
+
+
+def scrape_up(job: str, instance: str) -> str:
+    """Prometheus's own health of each scrape of one process: 1 when it succeeded, 0 when it failed."""
+    return f"up{{job={_quote(job)}, instance={_quote(instance)}}}"
+
+
+def scrape_failed(job: str) -> str:
+    """The processes of `job` whose last scrape failed."""
+    return f"up{{job={_quote(job)}}} == 0"
+
+
+def while_loaded(expr: str) -> str:
+    """`expr` only for the points whose users run (Locust's test-running gauge, matched on the run labels)."""
+    return f"{expr} and on ({', '.join(RUN_LABELS)}) {m.LOCUST_TEST_RUNNING} == 1"
+
+
+def db_pool_exhausted(sel: str, by: tuple[str, ...] = ()) -> str:
+    """Where every pooled connection is in use (and there is a pool)."""
+    return f"{gauge_sum(m.DB_POOL_IN_USE, sel, by)} >= {gauge_sum(m.DB_POOL_SIZE, sel, by)} > 0"
+
+
+def worker_processes_seen(sel: str, window: str, by: tuple[str, ...] = ()) -> str:
+    """How many worker processes (pids) reported CPU within the window: more than are alive now when a
+    worker was replaced."""
+    return f"count{_by(by)} (count{_by((*by, 'pid'))} (last_over_time({_v(m.PROCESS_CPU, sel)}[{window}])))"
+
+
+def raw_samples(selector: str, window: str) -> str:
+    """Every sample of `selector` (a whole vector selector) over the last `window`, each with its scrape time."""
+    return f"{selector}[{window}]"

@@ -88,13 +88,9 @@ def slo_limit_rules(limits: slo.Limits) -> list[dict[str, Any]]:
     for scenario in SCENARIOS:
         for limit, value in sorted(slo.applicable(limits, scenario).items()):
             rules.append(
-                {"record": SLO_LIMIT, "expr": f"vector({value:g})", "labels": {"scenario": scenario, "limit": limit}}
+                {"record": SLO_LIMIT, "expr": queries.constant(value), "labels": {"scenario": scenario, "limit": limit}}
             )
     return rules
-
-
-def _on_point(*extra: str) -> str:
-    return f"on ({', '.join(RUN_LABELS)}{''.join(', ' + e for e in extra)})"
 
 
 def _alert(
@@ -112,12 +108,11 @@ def _alert(
 def slo_alerts() -> list[dict[str, Any]]:
     """An SLO breach while a point runs, one rule per kind of limit, all under one alert name."""
     point = "{{ $labels.target }} {{ $labels.scenario }} ({{ $labels.server }} x{{ $labels.workers }})"
-    match = "on (scenario) group_left ()"
     latency = {f"{name}_ms": client_latency(name) for name in QUANTILES}
     rules = [
         _alert(
             "LoadlabSLOBreached",
-            f'1000 * {series} > {match} {SLO_LIMIT}{{limit="{limit}"}}',
+            queries.above_scenario_limit(queries.milliseconds(series), SLO_LIMIT, limit),
             "warning",
             f"SLO {limit} broken: {point}",
             f"Client-side {limit.removesuffix('_ms')} over the last {WINDOW} is {{{{ $value | humanize }}}} ms, "
@@ -129,7 +124,7 @@ def slo_alerts() -> list[dict[str, Any]]:
     rules.append(
         _alert(
             "LoadlabSLOBreached",
-            f'1000 * {scheduled_latency("p99")} > {match} {SLO_LIMIT}{{limit="p99_scheduled_ms"}}',
+            queries.above_scenario_limit(queries.milliseconds(scheduled_latency("p99")), SLO_LIMIT, "p99_scheduled_ms"),
             "warning",
             f"SLO p99_scheduled_ms broken: {point}",
             f"Open model: p99 counted from the schedule over the last {WINDOW} is {{{{ $value | humanize }}}} ms, "
@@ -140,7 +135,7 @@ def slo_alerts() -> list[dict[str, Any]]:
     rules.append(
         _alert(
             "LoadlabSLOBreached",
-            f'{CLIENT_ERROR_RATIO} > {match} {SLO_LIMIT}{{limit="error_ratio"}}',
+            queries.above_scenario_limit(CLIENT_ERROR_RATIO, SLO_LIMIT, "error_ratio"),
             "critical",
             f"SLO error_ratio broken: {point}",
             f"{{{{ $value | humanizePercentage }}}} of Locust's requests failed over the last {WINDOW}, "
@@ -153,13 +148,11 @@ def slo_alerts() -> list[dict[str, Any]]:
 
 def run_alerts() -> list[dict[str, Any]]:
     """What makes a point's figures wrong or untrustworthy, whatever the SLOs say."""
-    by_point = ", ".join(RUN_LABELS)
     point = "{{ $labels.target }} {{ $labels.scenario }} ({{ $labels.server }} x{{ $labels.workers }})"
-    running = f"{m.LOCUST_TEST_RUNNING} == 1"
     return [
         _alert(
             "LoadlabTargetDown",
-            f'up{{job="{m.TARGETS_JOB}"}} == 0 and {_on_point()} {running}',
+            queries.while_loaded(queries.scrape_failed(m.TARGETS_JOB)),
             "critical",
             f"Target down under load: {point}",
             "Prometheus cannot scrape the target while Locust loads it: the server died or is too "
@@ -168,7 +161,7 @@ def run_alerts() -> list[dict[str, Any]]:
         ),
         _alert(
             "LoadlabGeneratorSaturated",
-            f"{queries.generator_cpu('', RUN_LABELS)} >= {trust.GENERATOR_CPU_LIMIT:g}",
+            queries.at_least(queries.generator_cpu("", RUN_LABELS), trust.GENERATOR_CPU_LIMIT),
             "warning",
             f"Locust saturated: {point}",
             "A Locust process is at {{ $value | humanize }}% of a core: the generator, not the target, may be "
@@ -176,7 +169,7 @@ def run_alerts() -> list[dict[str, Any]]:
         ),
         _alert(
             "LoadlabOpenModelBehindSchedule",
-            f"{LATE_RATIO} > {trust.LATE_LIMIT:g}",
+            queries.above(LATE_RATIO, trust.LATE_LIMIT),
             "warning",
             f"Open model behind schedule: {point}",
             "{{ $value | humanizePercentage }} of requests went out late: the offered rate was lower than "
@@ -184,8 +177,9 @@ def run_alerts() -> list[dict[str, Any]]:
         ),
         _alert(
             "LoadlabEventLoopLagHigh",
-            f"{queries.histogram_quantile_rate(m.EVENT_LOOP_LAG, 0.99, '', WINDOW, RUN_LABELS)} "
-            f"> {EVENT_LOOP_LAG_LIMIT_S:g}",
+            queries.above(
+                queries.histogram_quantile_rate(m.EVENT_LOOP_LAG, 0.99, "", WINDOW, RUN_LABELS), EVENT_LOOP_LAG_LIMIT_S
+            ),
             "warning",
             f"Event loop blocked: {point}",
             "The p99 event-loop lag is {{ $value | humanizeDuration }}: something blocks the loop (sync I/O "
@@ -193,15 +187,14 @@ def run_alerts() -> list[dict[str, Any]]:
         ),
         _alert(
             "LoadlabThreadpoolExhausted",
-            f"{queries.gauge_sum(m.THREADPOOL_WAITING, '', RUN_LABELS)} > 0",
+            queries.above(queries.gauge_sum(m.THREADPOOL_WAITING, "", RUN_LABELS), 0),
             "warning",
             f"Threadpool exhausted: {point}",
             "{{ $value }} tasks wait for a thread token: def handlers queue. Raise --threads or add workers.",
         ),
         _alert(
             "LoadlabDbPoolExhausted",
-            f"{queries.gauge_sum(m.DB_POOL_IN_USE, '', RUN_LABELS)} >= "
-            f"{queries.gauge_sum(m.DB_POOL_SIZE, '', RUN_LABELS)} > 0",
+            queries.db_pool_exhausted("", RUN_LABELS),
             "warning",
             f"DB pool exhausted: {point}",
             "Every pooled connection is in use: requests wait for one. Raise --db-pool (PostgreSQL's "
@@ -209,7 +202,7 @@ def run_alerts() -> list[dict[str, Any]]:
         ),
         _alert(
             "LoadlabWorkerRestarted",
-            f"count by ({by_point}) (count by ({by_point}, pid) (last_over_time({m.PROCESS_CPU}[1m]))) > {WORKERS}",
+            queries.above(queries.worker_processes_seen("", "1m", RUN_LABELS), WORKERS),
             "warning",
             f"Worker replaced: {point}",
             "More worker processes were seen in the last minute than are alive now: a worker died and was "

@@ -26,7 +26,7 @@ from typing import Any, Self
 
 import httpx
 
-from loadlab import REPO
+from loadlab import REPO, queries
 from loadlab.contract.metrics import LOCUST_JOB, RUN_LABELS, TARGETS_JOB
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.stack import procs
@@ -314,7 +314,7 @@ class Prometheus:
         Everything the process counted before `after` is then in the TSDB, even if it exited since
         (its later scrapes fail). Returns that scrape's time.
         """
-        selector = f'up{{job="{job}", instance="{address}"}}'
+        selector = queries.scrape_up(job, address)
         deadline = time.monotonic() + timeout
         while True:
             window = f"{max(5, math.ceil(time.time() - after) + 5)}s"
@@ -351,7 +351,7 @@ class Prometheus:
 
     def samples(self, selector: str, window: str, time: float | datetime | None = None) -> list[Series]:
         """The raw samples of `selector` over the last `window` (e.g. "30s"), with their scrape times."""
-        params = {"query": f"{selector}[{window}]"}
+        params = {"query": queries.raw_samples(selector, window)}
         if time is not None:
             params["time"] = _unix(time)
         data = self._api("/api/v1/query", params)
