@@ -1,0 +1,63 @@
+"""Each point of a run with the ports and labels it will use, fixed when the run starts: Prometheus is
+told every scrape target at once, so each is scraped from the moment its process listens."""
+
+from dataclasses import dataclass
+
+from loadlab.config.run_config import Point, RunConfig, run_label
+from loadlab.stack import procs
+from loadlab.stack.placement import Placement
+from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, ScrapeTarget
+from loadlab.stack.servers import ServerSpec
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A point with the server that serves it, the ports and the labels it will use."""
+
+    point: Point
+    title: str  # "[2/11] async io-sleep"
+    spec: ServerSpec  # the point's target server, listening on target_port
+    locust_port: int
+    labels: dict[str, str]
+
+    @property
+    def target_port(self) -> int:
+        return self.spec.port
+
+    @property
+    def target_address(self) -> str:
+        return f"{HOST}:{self.target_port}"
+
+    @property
+    def locust_address(self) -> str:
+        return f"{HOST}:{self.locust_port}"
+
+    def scrape_targets(self) -> list[ScrapeTarget]:
+        return [
+            ScrapeTarget(TARGETS_JOB, self.target_address, **self.labels),
+            ScrapeTarget(LOCUST_JOB, self.locust_address, **self.labels),
+        ]
+
+
+def slots(config: RunConfig, run_id: str, points: list[Point], placement: Placement) -> list[Slot]:
+    ports = procs.free_ports(2 * len(points))
+    return [
+        Slot(
+            point,
+            f"[{i + 1}/{len(points)}] {point.target} {point.scenario.name}",
+            ServerSpec(
+                point.target, config.server, config.workers, host=placement.bind, port=ports[2 * i], loop=config.loop
+            ),
+            ports[2 * i + 1],
+            {
+                "run_id": run_label(run_id, point.id),
+                "target": point.target,
+                "server": config.server,
+                "workers": str(config.workers),
+                "scenario": point.scenario.name,
+            },
+        )
+        for i, point in enumerate(points)
+    ]
