@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loadlab.results.sweep import SweepSummary
+from loadlab.tuning.analysis import trust_unknown_at_capacity
 
 
 def _num(value: float | None, fmt: str = "{:.0f}") -> str:
@@ -22,6 +23,7 @@ def capacities(summary: SweepSummary) -> Table:
         m = r.model
         flag = " (hidden limit)" if m and m.hidden_limit else ""
         flag += " (generator)" if r.generator_saturated else ""
+        flag += " (trust unknown)" if trust_unknown_at_capacity(r) else ""
         t.add_row(
             c.target,
             c.scenario,

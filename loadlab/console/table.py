@@ -6,6 +6,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
+from loadlab.judge import trust
 from loadlab.judge.claims import verdicts
 from loadlab.results.point import PointResult, RunSummary
 
@@ -48,7 +49,8 @@ def table(results: list[PointResult]) -> Table:
     for header, _ in COLUMNS:
         t.add_column(header, justify="left" if header in ("target", "scenario") else "right", no_wrap=True)
     for r in results:
-        style = "red" if r.slo_broken else ("yellow" if r.untrustworthy or r.partial else None)
+        doubtful = trust.state(r) != trust.TRUSTWORTHY or r.partial
+        style = "red" if r.slo_broken else ("yellow" if doubtful else None)
         t.add_row(*(cell(r) for _, cell in COLUMNS), style=style)
     return t
 
@@ -68,6 +70,8 @@ def notes(results: list[PointResult]) -> list[str]:
             lines.append(f"  {r.point}: stopped early after {r.timing.load_s:.0f}s of load: {r.cut_short}")
         if r.untrustworthy:
             lines.append(f"  {r.point}: ! untrustworthy: " + "; ".join(r.untrustworthy_reasons))
+        elif trust.state(r) == trust.UNKNOWN:
+            lines.append(f"  {r.point}: ? trust unknown: " + "; ".join(trust.unknown(r)))
         if r.steps:
             lines.append(
                 f"  {r.point}: ramp steps: "

@@ -8,21 +8,25 @@ It held when:
 - the measurement can be trusted (loadlab.judge.trust): requests went out on schedule, the client
   and server counts agree, the generator was not saturated.
 A step whose generator saturated measured the generator, not the target: it is marked so, and the
-sweep says the generator stopped it.
+sweep says the generator stopped it. A step whose trust cannot be judged (a measurement the trust
+rules need is missing) is judged on the rest, and its `why` says, after `TRUST_UNKNOWN`, what is
+missing, even when it held: the sweep's recommendation names it rather than taking it on trust.
 """
 
 from dataclasses import dataclass
 
+from loadlab.judge import trust
 from loadlab.results.point import PointResult
 
 KEPT_UP = 0.9  # served ÷ offered below this: the target fell behind the schedule
 GENERATOR = "generator CPU"  # how loadlab.judge.trust names a saturated generator
+TRUST_UNKNOWN = "trust unknown: "  # starts each `why` saying what the trust rules lacked
 
 
 @dataclass(frozen=True)
 class StepVerdict:
     passed: bool
-    why: list[str]  # what broke, empty when it held
+    why: list[str]  # what broke (empty when it held), then what the trust rules lacked
     generator_saturated: bool
 
 
@@ -45,4 +49,12 @@ def judge_step(
         why.append(f"stopped early: {point.cut_short}")
     why += point.untrustworthy_reasons
     saturated = any(r.startswith(GENERATOR) for r in point.untrustworthy_reasons)
-    return StepVerdict(not why, why, saturated)
+    passed = not why
+    if not point.untrustworthy:
+        why += [TRUST_UNKNOWN + missing for missing in trust.unknown(point)]
+    return StepVerdict(passed, why, saturated)
+
+
+def trust_unknown(why: list[str]) -> list[str]:
+    """What the trust rules lacked at a step, from its stored `why`; [] when its trust was judged."""
+    return [w.removeprefix(TRUST_UNKNOWN) for w in why if w.startswith(TRUST_UNKNOWN)]

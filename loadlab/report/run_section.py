@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+from loadlab.judge import trust
 from loadlab.judge.claims import verdicts
 from loadlab.report import history, run_plots
 from loadlab.report.figures import Figures
@@ -74,12 +75,14 @@ def header_section(summary: RunSummary, missing: list[str]) -> Section:
     return Section("Run", body)
 
 
+TRUST_CSS = {trust.TRUSTWORTHY: "good", trust.UNKNOWN: "note", trust.UNTRUSTWORTHY: "bad"}
+
+
 def points_table(summary: RunSummary, prom: PromData) -> str:
     rows = []
     for p in summary.points:
         side = prom.of(p)
         slo = "meets" if not p.slo_broken else "broken: " + "; ".join(p.slo_broken)
-        trust = "trustworthy" if not p.untrustworthy else "untrustworthy: " + "; ".join(p.untrustworthy_reasons)
         rows.append(
             [
                 cell(p.point + (" (partial)" if p.partial else "")),
@@ -94,7 +97,7 @@ def points_table(summary: RunSummary, prom: PromData) -> str:
                 cell(number(side.server_p99_ms if side else None), num=True),
                 cell(f"{p.failures} ({p.error_ratio:.2%})", num=True, css="bad" if p.failures else ""),
                 cell(slo, css="bad" if p.slo_broken else "good"),
-                cell(trust, css="bad" if p.untrustworthy else "good"),
+                cell(trust.describe(p), css=TRUST_CSS[trust.state(p)]),
             ]
         )
     headers = (

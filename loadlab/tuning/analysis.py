@@ -3,6 +3,7 @@ capacity, the USL per server × target × scenario, and the recommendation. Pure
 sweep recomputes it after every configuration and `loadlab report` can trust what is stored."""
 
 from loadlab.errors import LoadlabError
+from loadlab.judge.capacity import trust_unknown
 from loadlab.results.sweep import (
     ConfigResult,
     FolkloreRow,
@@ -77,6 +78,12 @@ def usl_curves(configs: list[ConfigResult]) -> list[UslCurve]:
     return curves
 
 
+def trust_unknown_at_capacity(result: ConfigResult) -> list[str]:
+    """What the trust rules lacked at the step that gave the configuration its capacity; [] when judged."""
+    step = next((s for s in result.steps if s.passed and s.rate == result.capacity_rps), None)
+    return trust_unknown(step.why) if step else []
+
+
 def bound_by(result: ConfigResult) -> str:
     if capped(result):
         return "nothing yet: the SLO held at every rate tried (raise --max-rate)"
@@ -108,6 +115,7 @@ def recommendations(configs: list[ConfigResult], cores: int) -> list[Recommendat
                 r.capacity_measured_rps,
                 bound_by(r),
                 saturated,
+                tuple(trust_unknown_at_capacity(r)),
             )
             ids[m] = c.id
 

@@ -6,6 +6,8 @@ picks:
 - the smallest within `NEAR_BEST` (5 %) of it: fewest workers × threads, then fewest workers.
   Throughput that costs twice the processes for 3 % more is rarely worth it.
 A configuration whose generator saturated measured the generator, not the target: it is left out.
+A recommended configuration whose trust at capacity could not be judged (a measurement the trust
+rules need was missing) is still recommended, and the why says so and what was missing.
 
 Beside it stands the folklore the measurement replaces: Gunicorn's documented starting point of
 (2 × cores) + 1 workers, and Uvicorn's one worker per core, with what those worker counts measured
@@ -31,6 +33,7 @@ class Measured:
     capacity_rps: float | None  # the highest rate under the SLO; None when even the first rate broke it
     bound_by: str  # what stopped it: the model's binding limit, e.g. "threads: 2 workers × 40 threads ÷ 0.1 s"
     generator_saturated: bool = False  # the generator, not the target, set the pace: not used
+    trust_unknown: tuple[str, ...] = ()  # what the trust rules lacked at its capacity: not judged trustworthy
 
     @property
     def label(self) -> str:
@@ -124,6 +127,9 @@ def _recommend(target: str, scenario: str, group: list[Measured], cores: int) ->
     left_out = sum(m.generator_saturated for m in group)
     if left_out:
         why += f" ({left_out} configuration{'s' if left_out > 1 else ''} left out: the generator saturated)"
+    for m in dict.fromkeys((best, smallest)):
+        if m.trust_unknown:
+            why += f"; trust unknown for {m.label} at its capacity: {', '.join(m.trust_unknown)}"
     return Recommendation(target, scenario, best, smallest, why, folklore)
 
 

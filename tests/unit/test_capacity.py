@@ -1,6 +1,6 @@
 """A capacity-search step holds only when the SLO, the offered rate and the trust rules all hold."""
 
-from loadlab.judge.capacity import judge_step
+from loadlab.judge.capacity import judge_step, trust_unknown
 from tests.unit.factories import point
 
 
@@ -12,6 +12,7 @@ def open_point(**fields):
         "rps": 99.0,
         "p99_ms": 150.0,
         "p99_scheduled_ms": 160.0,
+        "late": 0.0,
     }
     return point(**{**values, **fields})
 
@@ -46,3 +47,14 @@ def test_a_saturated_generator_breaks_it_and_is_named():
 def test_no_completed_request_breaks_it():
     verdict = judge_step(open_point(p99_ms=None, p99_scheduled_ms=None, rps=None), 50.0, 200, 0.01)
     assert "no request completed" in verdict.why
+
+
+def test_a_step_whose_trust_cannot_be_judged_holds_on_the_rest_and_says_what_is_missing():
+    verdict = judge_step(open_point(generator_cpu_max=None, late=None), 100.0, 200, 0.01)
+    assert verdict.passed and not verdict.generator_saturated
+    assert verdict.why == ["trust unknown: no generator CPU measured", "trust unknown: no count of requests sent late"]
+    assert trust_unknown(verdict.why) == ["no generator CPU measured", "no count of requests sent late"]
+    broken = judge_step(open_point(rps=70.0, server_requests=None), 100.0, 200, 0.01)
+    assert not broken.passed
+    assert broken.why == ["served 70 of 100 rps offered", "trust unknown: no server request count"]
+    assert trust_unknown(judge_step(open_point(), 100.0, 200, 0.01).why) == []

@@ -106,3 +106,13 @@ def test_text_from_the_results_folder_is_escaped(tmp_path):
     text = report.build(write_run(tmp_path / "r", run_id="<img src=x onerror=alert(1)>", one_point=True)).read_text()
     assert "<img" not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_a_point_whose_trust_cannot_be_judged_is_unknown_in_the_points_table(tmp_path):
+    folder = write_run(tmp_path / "r", one_point=True)
+    data = json.loads((folder / "summary.json").read_text())
+    data["points"][0]["generator_cpu_max"] = None
+    (folder / "summary.json").write_text(json.dumps(data))
+    text = report.build(folder).read_text()
+    assert '<td class="note">unknown: no generator CPU measured</td>' in text
+    assert ">trustworthy</td>" not in text

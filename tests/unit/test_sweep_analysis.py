@@ -126,3 +126,30 @@ def test_a_search_starts_from_the_nearest_smaller_worker_count_of_the_same_confi
     done[1].generator_saturated = True  # a capacity the generator set says nothing about the target
     assert start_from(s, four, settings) == 400
     assert start_from(s, four, replace(settings, max_rate=300)) == 300
+
+
+def test_a_capacity_whose_trust_was_not_judged_is_recommended_only_with_a_warning():
+    """From the step's point to the printed table: the generator's CPU was not measured at the
+    capacity step, so the step holds on the rest, and the recommendation and the table say so."""
+    from loadlab.console.sweep_table import capacities
+    from loadlab.console.table import console
+    from loadlab.judge.capacity import judge_step
+    from tests.unit.factories import point
+
+    blind = point(load_model="open", users=None, rate=80.0, rps=79.0, late=0.0, generator_cpu_max=None)
+    verdict = judge_step(blind, 80.0, 500.0, 0.01)
+    unjudged = measured(4, 80.0)
+    unjudged.steps[0] = SweepStep(80.0, verdict.passed, "a", 79.0, 120.0, 0.0, verdict.why)
+    s = summary([measured(1, 40.0), unjudged])
+    (rec,) = s.recommendations
+    assert rec.smallest == "sync-io-sleep-uvicorn-workers-w4-t4-p10"
+    assert rec.why.endswith(
+        "; trust unknown for uvicorn-workers 4 workers × 4 threads, pool 10 at its capacity: no generator CPU measured"
+    )
+    assert analysis.trust_unknown_at_capacity(unjudged) == ["no generator CPU measured"]
+    assert analysis.trust_unknown_at_capacity(s.configs[0]) == []
+    out = console()
+    with out.capture() as captured:
+        out.print(capacities(s))
+    flagged = [r.split()[3] for r in captured.get().splitlines() if "(trust unknown)" in r]
+    assert flagged == ["4"]  # the workers column of the one configuration whose trust is unknown

@@ -85,3 +85,15 @@ def test_folklore_prefers_its_own_server_kind():
     assert (uvicorn.measured.server, uvicorn.measured.capacity_rps) == ("uvicorn-workers", 700.0)
     gunicorn, _ = recommend(sweep, cores=3)[0].folklore  # 7 workers: 6 is the nearest gunicorn one
     assert (gunicorn.workers, gunicorn.measured.workers) == (7, 6)
+
+
+def test_a_recommendation_on_a_capacity_of_unknown_trust_says_so():
+    sweep = [measured(1, 390.0), measured(2, 780.0, trust_unknown=("no generator CPU measured",))]
+    (found,) = recommend(sweep, cores=2)
+    assert found.best.workers == 2
+    assert found.why.endswith(
+        "; trust unknown for gunicorn-uvicorn 2 workers × 40 threads, pool 10 at its capacity: "
+        "no generator CPU measured"
+    )
+    (known,) = recommend([measured(1, 390.0), measured(2, 780.0)], cores=2)
+    assert "trust unknown" not in known.why
