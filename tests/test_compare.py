@@ -83,6 +83,7 @@ def test_a_run_folder_that_is_not_one_is_one_line_and_status_2(results, tmp_path
 
 
 def test_the_command_does_not_import_scipy_until_it_compares():
-    code = "import sys, loadlab.cli, loadlab.comparison; print('scipy' in sys.modules)"
+    modules = "loadlab.cli, loadlab.commands.compare, loadlab.tuning.comparison, loadlab.console.compare_table"
+    code = f"import sys, {modules}, loadlab.report.compare_section; print('scipy' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr

@@ -5,7 +5,8 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from loadlab import comparison
+    from loadlab.commands.compare import match_arg, threshold_arg
+    from loadlab.tuning.comparison import RUN_MATCH
 
     p = sub.add_parser("report", help="write a run's or a sweep's HTML report (plots inlined) and its PNGs")
     p.add_argument("folder", help="a run or sweep folder, or its id under --results")
@@ -18,13 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threshold",
-        type=comparison.threshold_arg,
+        type=threshold_arg,
         help="with --compare: relative change beyond which a difference may count (default 0.1: 10 %%)",
     )
     p.add_argument(
         "--match",
-        type=comparison.match_arg,
-        help=f"with --compare: fields that pair points (default {','.join(comparison.RUN_MATCH)})",
+        type=match_arg,
+        help=f"with --compare: fields that pair points (default {','.join(RUN_MATCH)})",
     )
     p.set_defaults(handler=main)
 
@@ -43,14 +44,16 @@ def main(args: argparse.Namespace) -> int:
     else:
         import dataclasses
 
-        from loadlab import comparison
+        from loadlab.report.compare_section import report_section
+        from loadlab.tuning.compare import THRESHOLD
+        from loadlab.tuning.comparison import compare_sides, open_side
 
         report.kind(folder)  # what is wrong with the report's own folder first, in the report's words
-        b = dataclasses.replace(comparison.open_side(args.results, str(folder)), name=str(args.folder))
-        a = comparison.open_side(args.results, args.compare)
-        threshold = comparison.THRESHOLD if args.threshold is None else args.threshold
-        result = comparison.compare_sides(a, b, threshold, args.match)
-        extra.append(comparison.report_section(result))
+        b = dataclasses.replace(open_side(args.results, str(folder)), name=str(args.folder))
+        a = open_side(args.results, args.compare)
+        threshold = THRESHOLD if args.threshold is None else args.threshold
+        result = compare_sides(a, b, threshold, args.match)
+        extra.append(report_section(result))
         summary = result.summary_line()
     out = report.build(folder, args.out, extra)
     print(f"report: {out}  (figures as PNG in {report.png_dir(out)}/)")

@@ -6,7 +6,7 @@ results/<id>/report/*.png  the same figures as PNG files, for a slide or an issu
     loadlab report <run B> [--compare <run A> [--threshold 0.1] [--match target,scenario]] [--out PATH]
 
 `--compare A` (the command is loadlab.commands.report) adds a "Comparison with A" section: the
-comparison `loadlab compare A B` prints (loadlab.comparison), its verdict on top. The report is
+comparison `loadlab compare A B` prints (loadlab.report.compare_section), its verdict on top. The report is
 written, and the status is 0, whether or not B regressed; `loadlab compare` is the command that fails
 on a regression. A compare target that is not a run or a sweep, a run against a sweep, no point in
 common: one line, status 2.

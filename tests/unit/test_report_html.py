@@ -2,9 +2,11 @@
 
 import re
 
-from loadlab import comparison
 from loadlab.report import figures
+from loadlab.report.compare_section import report_section
 from loadlab.report.html import Section, cell, esc, page, table
+from loadlab.tuning.comparison import RUN_MATCH
+from loadlab.tuning.comparison_result import Result, Row
 
 HOSTILE = "<script>alert('x')</script> & \"quoted\""
 
@@ -24,9 +26,9 @@ def test_tables_and_pages_escape_every_piece_of_text():
 
 
 def test_the_comparison_section_escapes_the_run_names_and_needs_nothing_outside_the_page():
-    result = comparison.Result("run", HOSTILE, HOSTILE, 0.1, comparison.RUN_MATCH, notes=[HOSTILE])
-    result.rows.append(comparison.Row(HOSTILE, "rps", 100.0, 50.0, -0.5, 0.001, "regressed", HOSTILE))
-    title, inner = comparison.report_section(result)
+    result = Result("run", HOSTILE, HOSTILE, 0.1, RUN_MATCH, notes=[HOSTILE])
+    result.rows.append(Row(HOSTILE, "rps", 100.0, 50.0, -0.5, 0.001, "regressed", HOSTILE))
+    title, inner = report_section(result)
     text = page("t", "s", [Section(title, inner)])
     assert "<script>" not in text and "<h2>Comparison with &lt;script&gt;" in text
     assert '<p class="summary bad"><strong>REGRESSED: 1 of 1 figures' in text
