@@ -1,8 +1,9 @@
-"""The private PostgreSQL: real initdb and postgres processes on free ports, no mocks."""
+"""The private PostgreSQL: real initdb and postgres processes, no mocks."""
 
 import os
 import pwd
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -16,7 +17,7 @@ import pytest
 
 from loadlab.errors import USAGE, LoadlabError
 from loadlab.stack import procs
-from loadlab.stack.postgres import HOST, INSTALL_HINT, PrivatePostgres, answers, find_server_bin
+from loadlab.stack.postgres import INSTALL_HINT, PrivatePostgres, answers, find_server_bin
 
 AS_ROOT = os.geteuid() == 0
 root_only = pytest.mark.skipif(not AS_ROOT, reason="switching users needs root")
@@ -36,17 +37,16 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
-def _assert_all_gone(pg: PrivatePostgres, pid: int, port: int, seen: list[psutil.Process]) -> None:
-    assert procs.port_is_free(HOST, port)
+def _assert_all_gone(pg: PrivatePostgres, pid: int, seen: list[psutil.Process]) -> None:
+    assert not answers(pg.url)  # a killed server leaves its socket file, but nothing listens on it
     assert not procs.group_alive(pid)
     assert not [p for p in seen if _alive(p)]
     assert pg.processes() == []
 
 
-def test_starts_answers_on_loopback_only_and_stops(directory: Path) -> None:
-    port = procs.free_port()
-    with PrivatePostgres(directory, port) as pg:
-        assert pg.url == f"postgresql://postgres@127.0.0.1:{port}/postgres"
+def test_starts_answers_on_its_unix_socket_only_and_stops(directory: Path) -> None:
+    with PrivatePostgres(directory, 6543) as pg:
+        assert pg.url == f"postgresql://postgres@/postgres?host={directory.resolve()}&port=6543"
         pid = pg.pid
         seen = pg.processes()
         assert pid in {p.pid for p in seen} and len(seen) > 1  # the postmaster and its children
@@ -54,13 +54,13 @@ def test_starts_answers_on_loopback_only_and_stops(directory: Path) -> None:
             assert {p.username() for p in seen} == {"postgres"}
         with psycopg.connect(pg.url) as conn:
             assert conn.execute("SELECT pg_sleep(0.01)").fetchone() == ("",)
-            assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
-            assert conn.execute("SELECT host(inet_server_addr())").fetchone() == ("127.0.0.1",)
+            assert conn.execute("SHOW listen_addresses").fetchone() == ("",)
+            assert conn.execute("SELECT inet_server_addr()").fetchone() == (None,)  # not TCP
             assert conn.execute("SHOW max_connections").fetchone() == ("200",)
             assert conn.execute("SHOW fsync").fetchone() == ("off",)
         assert answers(pg.url)
     assert not pg.running
-    _assert_all_gone(pg, pid, port, seen)
+    _assert_all_gone(pg, pid, seen)
     assert not answers(pg.url)
     assert pg.stop() is None  # idempotent
     assert (directory / "data" / "PG_VERSION").exists()  # the folder is the caller's
@@ -70,12 +70,41 @@ def test_starts_answers_on_loopback_only_and_stops(directory: Path) -> None:
 def test_stop_after_the_server_was_killed(directory: Path) -> None:
     pg = PrivatePostgres(directory).start()
     try:
-        pid, port, seen = pg.pid, pg.port, pg.processes()
+        pid, seen = pg.pid, pg.processes()
         os.kill(pid, signal.SIGKILL)
         pg.stop()
-        _assert_all_gone(pg, pid, port, seen)
+        _assert_all_gone(pg, pid, seen)
     finally:
         pg.stop()
+
+
+def test_no_tcp_and_no_other_user_gets_in(directory: Path) -> None:
+    # Trust on 127.0.0.1 made every local user a superuser: a run's database must admit only the run's user.
+    port = procs.free_port()  # not 5432, where the system PostgreSQL may listen
+    with PrivatePostgres(directory, port) as pg:
+        cluster = {p.pid for p in pg.processes()}
+        listening = [c for c in psutil.net_connections("inet") if c.pid in cluster]
+        assert listening == []  # no TCP (nor UDP) socket at all
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2).close()
+        assert stat.S_IMODE(pg.directory.stat().st_mode) == 0o700
+        with psycopg.connect(pg.url) as conn:  # the run's user (here, whoever runs the tests) gets in
+            assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
+        if AS_ROOT:  # another user, through the socket and through TCP: refused both ways
+            for url in (pg.url, f"postgresql://postgres@127.0.0.1:{port}/postgres"):
+                code, output = _psql_as("nobody", pg.bin / "psql", url, directory)
+                assert code != 0 and "FATAL" not in output, output  # refused before PostgreSQL saw it
+                assert "Permission denied" in output or "Connection refused" in output, output
+
+
+def _psql_as(user: str, psql: Path, url: str, folder: Path) -> tuple[int, str]:
+    log = folder.parent / f"{folder.name}-psql.log"  # outside the private folder: written by us, read here
+    try:
+        cmd = [str(psql), "-X", "-w", url, "-c", "SELECT 1"]
+        code = procs.start(cmd, env={"PATH": "/usr/bin:/bin"}, log=log, user=user).wait(30)
+        return code, log.read_text(errors="replace")
+    finally:
+        log.unlink(missing_ok=True)
 
 
 def test_a_server_that_exits_at_once_is_reported_with_its_log(directory: Path) -> None:

@@ -3,7 +3,8 @@
 `LOADLAB_DATABASE_URL` set: that database, and a clear error before anything starts if it does not
 answer. Not set: the targets' default URL (libpq's PGHOST/PGPORT apply to it, as to any client)
 if a server answers there; else a private PostgreSQL (`loadlab.stack.postgres`) for this run
-only, on a free port on 127.0.0.1, stopped and deleted when the run ends.
+only, stopped and deleted when the run ends. That one listens on no TCP port: only on a Unix socket
+in a folder no other user may enter, whose URL the targets get through the environment.
 """
 
 import os
@@ -48,5 +49,5 @@ def for_run(stack: ExitStack, log: Path) -> tuple[str | None, str | None]:
     server = stack.enter_context(postgres.PrivatePostgres(directory, log=log))
     return server.url, (
         f"no PostgreSQL answers at {redact(default)} and {DATABASE_URL_ENV} is not set: "
-        f"started a private one at {server.url} for this run"
+        f"started a private one for this run, on a Unix socket only (in {directory}, closed to other users)"
     )

@@ -1,13 +1,20 @@
 """A private PostgreSQL for one run: initdb, start, wait until it accepts connections, stop.
 
 Its cluster (`data/`) and Unix socket live in one folder that belongs to the caller (e.g. a
-TemporaryDirectory): `stop` leaves it in place. It listens on 127.0.0.1 only, trusts every local
-connection (user `postgres`, no password) and trades durability for speed (fsync off): a run's
+TemporaryDirectory): `stop` leaves it in place. It trades durability for speed (fsync off): a run's
 scratch database, never anyone's data.
+
+Who may connect: it listens on no TCP address at all, only on its Unix socket, and the folder
+holding that socket is made mode 0700: only the user the server runs as (and root) can enter it,
+so only they can connect. Inside, every connection is trusted as superuser `postgres` without a
+password, so nothing secret has to be handed to the targets or kept out of logs: the URL names the
+socket's folder (`postgresql://postgres@/postgres?host=<folder>&port=<port>`; the port only names
+the socket file, `.s.PGSQL.<port>`).
 
 PostgreSQL refuses to run as root. As root, the folder is handed to the `postgres` system user and
 initdb and the server run as that user, which must therefore be able to reach the folder: one
-under /tmp (e.g. `tempfile.mkdtemp()`) is fine, one inside a folder private to root is not.
+under /tmp (e.g. `tempfile.mkdtemp()`) is fine, one inside a folder private to root is not. Root's
+targets still connect (root enters any folder); any other user is refused at the folder.
 """
 
 import contextlib
@@ -20,6 +27,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+from urllib.parse import quote
 
 import psutil
 import psycopg
@@ -29,8 +37,7 @@ from loadlab.stack import procs
 
 SERVER_ROOT = Path("/usr/lib/postgresql")  # Debian's layout: <root>/<version>/bin
 INSTALL_HINT = "apt-get install postgresql"
-HOST = "127.0.0.1"  # never 0.0.0.0: the lab's database is private
-PREFERRED_PORT = 15432  # below the ephemeral range; 5432 is the system PostgreSQL's
+PORT = 5432  # names the socket file only: the server listens on no TCP port, and the folder is its own
 SUPERUSER = "postgres"  # the cluster's superuser, and the system user the server runs as under root
 MAX_CONNECTIONS = 200
 
@@ -69,7 +76,7 @@ class PrivatePostgres:
     Use it as a context manager (`with PrivatePostgres(dir) as pg:`) so every exit path stops it.
     """
 
-    def __init__(self, directory: Path, port: int | None = None, *, log: Path | None = None) -> None:
+    def __init__(self, directory: Path, port: int = PORT, *, log: Path | None = None) -> None:
         self.bin = find_server_bin()  # fail before anything else of a run is started
         self.directory = Path(directory).resolve()
         self.port = port
@@ -82,9 +89,8 @@ class PrivatePostgres:
 
     @property
     def url(self) -> str:
-        if self.port is None:
-            raise LoadlabError("PostgreSQL has no port before it is started", FAILED)
-        return f"postgresql://{SUPERUSER}@{HOST}:{self.port}/postgres"
+        """Its Unix socket (the port is given too: libpq's PGPORT must not rename the socket file)."""
+        return f"postgresql://{SUPERUSER}@/postgres?host={quote(str(self.directory), safe='/')}&port={self.port}"
 
     @property
     def running(self) -> bool:
@@ -100,7 +106,8 @@ class PrivatePostgres:
             str(self.bin / "initdb"),
             f"--pgdata={self.data_dir}",
             f"--username={SUPERUSER}",
-            "--auth=trust",  # pg_hba.conf: local socket and 127.0.0.1/::1 only
+            "--auth-local=trust",  # the socket, in a folder only the server's user (and root) may enter
+            "--auth-host=reject",  # and were TCP ever switched on, no address would be let in
             "--no-sync",
             "--encoding=UTF8",
             "--no-locale",  # C collation: the same on every machine, whatever locales are installed
@@ -112,11 +119,13 @@ class PrivatePostgres:
             "-D",
             str(self.data_dir),
             "-h",
-            HOST,
+            "",  # listen_addresses: none, no TCP
             "-p",
             str(self.port),
             "-k",
             str(self.directory),
+            "-c",
+            "unix_socket_permissions=0700",  # the socket too, besides its folder
             "-c",
             "fsync=off",
             "-c",
@@ -129,14 +138,11 @@ class PrivatePostgres:
             raise LoadlabError("PostgreSQL is already started", FAILED)
         deadline = time.monotonic() + timeout
         try:
-            if self.port is None:
-                self.port = procs.free_port(HOST, preferred=PREFERRED_PORT)
-            elif not procs.port_is_free(HOST, self.port):
-                raise LoadlabError(f"port {self.port} on {HOST} is already in use; pick another port for PostgreSQL")
             socket_path = self.directory / f".s.PGSQL.{self.port}"
             if len(os.fsencode(socket_path)) > _SOCKET_PATH_MAX:
                 raise LoadlabError(f"PostgreSQL's socket path is too long ({socket_path}); use a shorter folder")
             self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.chmod(0o700)  # the socket's folder: no other user may enter it, so none can connect
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             if self.user is not None:
                 self._hand_over(self.user)
