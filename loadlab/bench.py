@@ -121,6 +121,7 @@ def locust_rps(
         csv_prefix=prefix,
         prometheus_port=procs.free_port(),  # the exporter serves, as in a run (nothing scrapes it here)
         stop_timeout_s=10,
+        master_port=procs.free_port() if processes > 1 else None,
     )
     return _locust_rps(cmd, prefix, SCENARIOS[scenario].route, seconds + warmup + 90)
 

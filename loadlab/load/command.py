@@ -8,6 +8,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadlab.contract.ports import LOCUST_MASTER_PORT
+
 LOCUSTFILES = {
     "closed": "locustfiles/closed_model.py",
     "open": "locustfiles/open_model.py",
@@ -56,17 +58,21 @@ def command(
     stop_timeout_s: float = STOP_TIMEOUT_S,
     start_file: Path | None = None,
     bind: str = "127.0.0.1",
-    master_port: int = 5557,
+    master_port: int | None = None,
 ) -> list[str]:
     """The suite's Locust on one scenario. Run it with the repository as working directory.
     With `start_file`, the test waits until that file exists (see loadlab.load.gate). With
     `load.workers`, it is the master of that many `locust --worker -f -` processes, which connect to
-    `bind`:`master_port` and forward their counts (see loadlab.load.distributed)."""
+    `bind`:`master_port` (default LOCUST_MASTER_PORT, which they know) and forward their counts (see
+    loadlab.load.distributed). With `load.processes` > 1, its master and the workers it forks meet
+    on 127.0.0.1 (not Locust's default, every interface), at `master_port`: give one reserved for it
+    (loadlab.stack.procs.free_port), as a run does; left out, it is Locust's default, 5557, which
+    clashes with any other Locust doing the same."""
     cmd = _headless(LOCUSTFILES[load.model], host, run_time_s, csv_prefix, stop_timeout_s)
     cmd += ["--scenario", scenario, "--warmup", f"{warmup_s:g}", "--prometheus-host", bind]
     if load.workers:
         cmd += ["--master", "--expect-workers", str(load.workers)]
-        cmd += ["--master-bind-host", bind, "--master-bind-port", str(master_port)]
+        cmd += ["--master-bind-host", bind, "--master-bind-port", str(master_port or LOCUST_MASTER_PORT)]
     if start_file is not None:
         cmd += ["--start-file", str(start_file)]
     cmd += ["--prometheus-port", str(prometheus_port), "--prometheus-linger", f"{linger_s:g}"]
@@ -82,6 +88,10 @@ def command(
         cmd += ["-u", str(load.users), "-r", str(load.users), "--think-time", f"{load.think_time_s:g}"]
     if load.processes > 1:
         cmd += ["--processes", str(load.processes)]
+        if not load.workers:  # the forked workers are on this machine: the master listens on loopback only
+            cmd += ["--master-bind-host", "127.0.0.1"]
+            if master_port is not None:
+                cmd += ["--master-bind-port", str(master_port), "--master-port", str(master_port)]
     return cmd
 
 

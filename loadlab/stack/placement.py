@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from loadlab.contract.ports import LOCUST_MASTER_PORT
 from loadlab.stack.prometheus import ScrapeTarget, write_atomically
 
 BIND_ENV = "LOADLAB_BIND_HOST"
 ADVERTISE_ENV = "LOADLAB_ADVERTISE_HOST"
 PUBLISH_ENV = "LOADLAB_PUBLISH_TARGETS"
 LOCAL = "127.0.0.1"
-MASTER_PORT = 5557  # Locust's own default: the workers know it
+MASTER_PORT = LOCUST_MASTER_PORT  # the Locust workers started apart know it; natively a run picks free ports
 
 
 @dataclass(frozen=True)
