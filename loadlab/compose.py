@@ -13,7 +13,7 @@ from pathlib import Path
 
 from loadlab import REPO
 from loadlab.errors import USAGE, LoadlabError
-from loadlab.results.folder import new_run_id
+from loadlab.results.folder import RunFolder, new_run_id
 from loadlab.stack import procs
 
 CONTAINER_RESULTS = "/app/results"
@@ -160,7 +160,7 @@ def loadtest(run_args: list[str], results_root: Path = Path("results")) -> int:
 def open_run(run: str, results_root: Path = Path("results")) -> None:
     """A native run's Prometheus data served by the stack (`replay`), and Grafana pointed at it."""
     require_engine()
-    tsdb = (Path(run) if Path(run).is_dir() else results_root / run) / "prometheus"
+    tsdb = RunFolder(Path(run) if Path(run).is_dir() else results_root / run).prometheus_dir
     if not tsdb.is_dir():
         raise LoadlabError(f"no Prometheus data in {tsdb}: give a run id under {results_root}/", USAGE)
     env = {**os.environ, "RUN_DATA": str(tsdb.resolve()), "GRAFANA_PROMETHEUS_URL": "http://replay:9090"}

@@ -30,9 +30,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from loadlab.errors import USAGE, LoadlabError
-from loadlab.results.sweep import SWEEP_FILE
+from loadlab.results.folder import SUMMARY_FILE, RunFolder
+from loadlab.results.sweep import SWEEP_FILE, SweepFolder
 
-RUN_FILE = "summary.json"
 DEFAULT_NAME = "report.html"
 
 
@@ -42,12 +42,12 @@ def kind(folder: Path) -> str:
         raise LoadlabError(f"{folder}: no such results folder", USAGE)
     if not folder.is_dir():
         raise LoadlabError(f"{folder} is a file; give the run's or the sweep's folder", USAGE)
-    if (folder / SWEEP_FILE).is_file():
+    if SweepFolder.holds_sweep(folder):
         return "sweep"
-    if (folder / RUN_FILE).is_file():
+    if RunFolder.holds_run(folder):
         return "run"
     raise LoadlabError(
-        f"{folder} is not a loadlab results folder: neither a run ({RUN_FILE}) nor a sweep ({SWEEP_FILE})", USAGE
+        f"{folder} is not a loadlab results folder: neither a run ({SUMMARY_FILE}) nor a sweep ({SWEEP_FILE})", USAGE
     )
 
 
@@ -66,7 +66,6 @@ def build(folder: Path, out: Path | None = None, extra_sections: Iterable[tuple[
     from loadlab.report import capacity_steps, html, prometheus_data, run_section, sweep_section
     from loadlab.report.figures import Figures
     from loadlab.results.folder import write_text
-    from loadlab.results.point import RunSummary
     from loadlab.results.sweep import SweepSummary
 
     folder = Path(folder)
@@ -84,7 +83,7 @@ def build(folder: Path, out: Path | None = None, extra_sections: Iterable[tuple[
             at_capacity, why = capacity_steps.read(folder, sweep)
             sections = sweep_section.sections(sweep, figures, at_capacity, why)
         else:
-            run = RunSummary.read(folder / RUN_FILE)
+            run = RunFolder(folder).summary()
             title, subtitle = run_section.title(run), run_section.subtitle(run)
             sections = run_section.sections(folder, run, prometheus_data.read(folder, run), figures)
     sections += [html.Section(str(t), str(h)) for t, h in extra_sections]

@@ -8,8 +8,8 @@ from pathlib import Path
 from loadlab.errors import LoadlabError
 from loadlab.report import prometheus_data
 from loadlab.report.prometheus_data import PointSide
-from loadlab.results.point import PointResult, RunSummary
-from loadlab.results.sweep import ConfigResult, SweepSummary
+from loadlab.results.point import PointResult
+from loadlab.results.sweep import ConfigResult, SweepFolder, SweepSummary
 
 
 @dataclass(frozen=True)
@@ -27,17 +27,17 @@ def read(folder: Path, sweep: SweepSummary) -> tuple[list[AtCapacity], list[str]
         if c.capacity_rps is None or not passed:
             continue
         step = max(passed, key=lambda s: s.rate)
-        run = folder / "steps" / step.run_id
+        run = SweepFolder(folder).step_run(step.run_id)
         try:
-            summary = RunSummary.read(run / "summary.json")
+            summary = run.summary()
         except LoadlabError as exc:
             missing.append(f"{c.config.label}: {exc}")
             continue
         point = next((p for p in summary.points if p.point == step.point), None) if step.point else None
         if point is None:
-            missing.append(f"{c.config.label}: no point {step.point!r} in {run / 'summary.json'}")
+            missing.append(f"{c.config.label}: no point {step.point!r} in {run.summary_file}")
             continue
-        prom = prometheus_data.read(run, summary, [point])
+        prom = prometheus_data.read(run.path, summary, [point])
         if prom.missing:
             missing.append(f"{c.config.label}: {prom.missing}")
         found.append(AtCapacity(c, point, prom.of(point)))

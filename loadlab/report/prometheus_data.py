@@ -18,6 +18,7 @@ from loadlab import queries
 from loadlab.config.run_config import run_label
 from loadlab.contract import metrics as m
 from loadlab.errors import LoadlabError
+from loadlab.results.folder import RunFolder
 from loadlab.results.point import PointResult, RunSummary
 from loadlab.stack.prometheus import Prometheus
 
@@ -70,7 +71,7 @@ class PromData:
 def read(folder: Path, summary: RunSummary, points: list[PointResult] | None = None) -> PromData:
     """The server and client latency of the run's points (default: all of them) from the run's TSDB;
     PromData.missing says why not."""
-    directory = folder / "prometheus"
+    directory = RunFolder(folder).prometheus_dir
     points = summary.points if points is None else points
     if not points:
         return PromData(missing="the run has no measured point")

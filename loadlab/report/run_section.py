@@ -16,6 +16,7 @@ from loadlab.report import history, run_plots
 from loadlab.report.figures import Figures
 from loadlab.report.html import Section, bullets, cell, header, number, paragraph, table
 from loadlab.report.prometheus_data import PromData
+from loadlab.results.folder import RunFolder
 from loadlab.results.point import PointResult, RunSummary
 
 NOT_MEASURED = "not measured"  # how a claim's verdict starts when the run lacks its points
@@ -155,7 +156,7 @@ def sections(folder: Path, summary: RunSummary, prom: PromData, figures: Figures
     figure("Latency distribution", "".join(d for d in drawn if d) or None, why_prom)
     figure("Server-side vs client-side p99", run_plots.server_vs_client_p99(figures, points, prom), why_prom)
     figure("Sync vs async", run_plots.sync_vs_async(figures, points), "no scenario was measured on both targets")
-    seconds = {p.point: history.read(folder / "locust" / p.point, p.started_at) for p in points}
+    seconds = {p.point: history.read(RunFolder(folder).locust_prefix(p.point), p.started_at) for p in points}
     figure("Over time", run_plots.over_time(figures, points, seconds), "Locust wrote no per-second rows")
     claims = claims_section(points)
     if claims:

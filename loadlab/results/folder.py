@@ -20,6 +20,11 @@ from loadlab.errors import LoadlabError
 from loadlab.results.point import RunSummary
 
 DEFAULT_ROOT = Path("results")
+SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "config.json"
+LOCUST_DIR = "locust"
+LOGS_DIR = "logs"
+PROMETHEUS_DIR = "prometheus"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 
 
@@ -40,7 +45,15 @@ def write_json(path: Path, data: Any) -> None:
 
 @dataclass
 class RunFolder:
+    """A run's folder and every path in it. `RunFolder(path)` is the folder at `path` as it is;
+    `create` makes a new one, `open` finds a finished one by run id or path."""
+
     path: Path
+
+    @staticmethod
+    def holds_run(path: Path) -> bool:
+        """Whether `path` is a run's folder (it has a summary)."""
+        return (path / SUMMARY_FILE).is_file()
 
     @classmethod
     def create(cls, root: Path, run_id: str) -> "RunFolder":
@@ -49,18 +62,19 @@ class RunFolder:
         path = root.resolve() / run_id
         if path.exists():
             raise LoadlabError(f"{path} exists already; pick another --run-id")
-        for sub in ("locust", "logs", "prometheus"):
-            (path / sub).mkdir(parents=True)
-        return cls(path)
+        folder = cls(path)
+        for sub in (folder.locust_dir, folder.logs_dir, folder.prometheus_dir):
+            sub.mkdir(parents=True)
+        return folder
 
     @classmethod
     def open(cls, root: Path, run_id: str) -> "RunFolder":
         """The run `run_id` under `root`, or a path to a run folder given as `run_id`."""
-        path = Path(run_id) if (Path(run_id) / "summary.json").is_file() else root / run_id
-        if not (path / "summary.json").is_file():
+        path = Path(run_id) if cls.holds_run(Path(run_id)) else root / run_id
+        if not cls.holds_run(path):
             if path.is_dir():
-                raise LoadlabError(f"{path} is not a loadlab results folder (no summary.json)")
-            runs = sorted(p.name for p in root.glob("*") if (p / "summary.json").is_file()) if root.is_dir() else []
+                raise LoadlabError(f"{path} is not a loadlab results folder (no {SUMMARY_FILE})")
+            runs = sorted(p.name for p in root.glob("*") if cls.holds_run(p)) if root.is_dir() else []
             hint = f"; runs in {root}: {', '.join(runs[-5:])}" if runs else f"; no runs in {root}"
             raise LoadlabError(f"no run {run_id!r}{hint}")
         return cls(path)
@@ -72,19 +86,45 @@ class RunFolder:
     @property
     def prometheus_dir(self) -> Path:
         """The run's own Prometheus: its configuration and TSDB (`loadlab prometheus` reopens it)."""
-        return self.path / "prometheus"
+        return self.path / PROMETHEUS_DIR
+
+    @property
+    def summary_file(self) -> Path:
+        return self.path / SUMMARY_FILE
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def locust_dir(self) -> Path:
+        """Locust's files, by point: CSV stats, start gates, multiprocess metrics."""
+        return self.path / LOCUST_DIR
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.path / LOGS_DIR
 
     def log(self, name: str) -> Path:
-        return self.path / "logs" / f"{name}.log"
+        return self.logs_dir / f"{name}.log"
 
     def locust_prefix(self, point: str) -> Path:
-        return self.path / "locust" / point
+        """The prefix of the point's Locust CSV files (`<prefix>_stats.csv`, `<prefix>_stats_history.csv`)."""
+        return self.locust_dir / point
+
+    def start_file(self, point: str) -> Path:
+        """The file whose appearance starts the point's Locust test (loadlab.load.gate)."""
+        return self.locust_dir / f"{point}.start"
+
+    def locust_metrics_dir(self, point: str) -> Path:
+        """The point's Locust multiprocess metrics directory."""
+        return self.locust_dir / f"{point}.metrics"
 
     def write_config(self, config: dict[str, Any]) -> None:
-        write_json(self.path / "config.json", config)
+        write_json(self.config_file, config)
 
     def write_summary(self, summary: RunSummary) -> None:
-        write_text(self.path / "summary.json", summary.to_json())
+        write_text(self.summary_file, summary.to_json())
 
     def summary(self) -> RunSummary:
-        return RunSummary.read(self.path / "summary.json")
+        return RunSummary.read(self.summary_file)

@@ -3,6 +3,7 @@ beside it, the USL fits and the recommendation, in `results/<sweep_id>/sweep.jso
 
 results/<sweep_id>/
   sweep.json           this file's SweepSummary (rewritten atomically after every measured step)
+  sweep.log            the sweep's log
   steps/<config>/       one ordinary run folder per configuration (summary.json, locust/, logs/,
                         prometheus/), one point per step: `loadlab show` and `loadlab prometheus`
                         work on each (`<config>.2`, ... when a search was resumed)
@@ -17,10 +18,41 @@ from pathlib import Path
 from typing import Any, Self
 
 from loadlab.errors import LoadlabError
+from loadlab.results.folder import RunFolder
 from loadlab.results.point import _build, read_json
 
 SWEEP_SCHEMA_VERSION = 1
 SWEEP_FILE = "sweep.json"
+STEPS_DIR = "steps"
+
+
+@dataclass
+class SweepFolder:
+    """A sweep's folder and every path in it (`SweepFolder(path)`: the folder at `path` as it is)."""
+
+    path: Path
+
+    @staticmethod
+    def holds_sweep(path: Path) -> bool:
+        """Whether `path` is a sweep's folder (it has a sweep summary)."""
+        return (path / SWEEP_FILE).is_file()
+
+    @property
+    def summary_file(self) -> Path:
+        return self.path / SWEEP_FILE
+
+    @property
+    def log_file(self) -> Path:
+        return self.path / "sweep.log"
+
+    @property
+    def steps_dir(self) -> Path:
+        """The results root of the sweep's runs: one run folder per configuration."""
+        return self.path / STEPS_DIR
+
+    def step_run(self, run_id: str) -> RunFolder:
+        """The run folder of a step (SweepStep.run_id)."""
+        return RunFolder(self.steps_dir / run_id)
 
 
 @dataclass(frozen=True)
@@ -162,5 +194,5 @@ class SweepSummary:
 
     @classmethod
     def read(cls, folder: Path) -> Self:
-        path = folder / SWEEP_FILE
+        path = SweepFolder(folder).summary_file
         return cls.from_dict(read_json(path), path)

@@ -21,7 +21,7 @@ def _iso(t: float) -> str:
 
 def serve(folder: RunFolder, port: int | None) -> int:
     summary = folder.summary()
-    prometheus = Prometheus(folder.path / "prometheus", port=port, scrape=False)
+    prometheus = Prometheus(folder.prometheus_dir, port=port, scrape=False)
 
     procs.sigterm_as_ctrl_c()
     with prometheus:

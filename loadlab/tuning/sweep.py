@@ -34,7 +34,7 @@ from loadlab.judge import slo
 from loadlab.judge.capacity import judge_step
 from loadlab.results.folder import write_text
 from loadlab.results.point import PointResult
-from loadlab.results.sweep import SWEEP_FILE, ConfigResult, Configuration, SweepStep, SweepSummary
+from loadlab.results.sweep import ConfigResult, Configuration, SweepFolder, SweepStep, SweepSummary
 from loadlab.stack import servers
 from loadlab.tuning import analysis, model
 from loadlab.tuning.search import SearchSettings, Step, decide
@@ -145,23 +145,19 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def postgres_max_connections() -> int:
-    """PostgreSQL's max_connections where the targets will connect, else its default."""
-    import psycopg
-
+def postgres_max_connections() -> int | None:
+    """PostgreSQL's max_connections where the targets will connect, as that server says; None (unknown,
+    and the model says so) when none answers there: each run then starts its own, out of reach here."""
     from loadlab.contract.settings import Settings
 
-    try:
-        with psycopg.connect(Settings().database_url, connect_timeout=3) as conn:
-            return int(conn.execute("SHOW max_connections").fetchone()[0])
-    except (psycopg.Error, OSError):  # none answers: a run starts its own; the model assumes the default
-        return model.POSTGRES_MAX_CONNECTIONS
+    return model.max_connections(Settings().database_url)
 
 
 class Sweep:
     def __init__(self, config: SweepConfig) -> None:
         self.config = config
         self.folder = Path(config.results_root).resolve() / config.sweep_id
+        self.layout = SweepFolder(self.folder)
         self.settings = config.search()
         self.step_times: list[float] = []  # wall seconds per measured step, for the ETA
         self.max_connections = postgres_max_connections()
@@ -169,7 +165,7 @@ class Sweep:
     def open(self) -> SweepSummary:
         """A new sweep folder, or the stored sweep to resume (same matrix and search settings)."""
         asked = {k: v for k, v in asdict(self.config).items() if k not in ("sweep_id", "results_root")}
-        if (self.folder / SWEEP_FILE).exists():
+        if self.layout.summary_file.exists():
             summary = SweepSummary.read(self.folder)
             if summary.settings != asked:
                 changed = sorted(k for k in asked if summary.settings.get(k) != asked[k])
@@ -181,13 +177,13 @@ class Sweep:
             return summary
         if self.folder.exists():
             raise LoadlabError(f"{self.folder} exists and is not a sweep; pick another --sweep-id")
-        (self.folder / "steps").mkdir(parents=True)
+        self.layout.steps_dir.mkdir(parents=True)
         summary = SweepSummary(self.config.sweep_id, "running", time.time(), asked, os.cpu_count() or 1)
         self.save(summary)
         return summary
 
     def save(self, summary: SweepSummary) -> None:
-        write_text(self.folder / SWEEP_FILE, summary.to_json())
+        write_text(self.layout.summary_file, summary.to_json())
 
     def run(self, progress, summary: SweepSummary | None = None) -> SweepSummary:
         summary = summary or self.open()
@@ -275,7 +271,7 @@ class Sweep:
     def next_run_id(self, c: Configuration) -> str:
         """The configuration's run folder under steps/: `<config>`, then `<config>.2`, ... when resumed."""
         n = 1
-        while (self.folder / "steps" / (c.id if n == 1 else f"{c.id}.{n}")).exists():
+        while self.layout.step_run(c.id if n == 1 else f"{c.id}.{n}").path.exists():
             n += 1
         return c.id if n == 1 else f"{c.id}.{n}"
 
@@ -292,7 +288,7 @@ class Sweep:
             warmup_s=self.config.warmup_s,
             slo_file=self.config.slo_file,
             run_id=run_id,
-            results_root=str(self.folder / "steps"),
+            results_root=str(self.layout.steps_dir),
         )
 
     @staticmethod
@@ -312,9 +308,7 @@ class Sweep:
         )
 
     def point(self, step: SweepStep) -> PointResult:
-        from loadlab.results.folder import RunFolder
-
-        points = RunFolder.open(self.folder / "steps", step.run_id).summary().points
+        points = self.layout.step_run(step.run_id).summary().points
         return next(p for p in points if p.point == step.point) if step.point else points[0]
 
     def eta(self, left: list) -> str:
