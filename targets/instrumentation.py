@@ -11,6 +11,14 @@ pid check per request. Everything else uses prometheus_client's multiprocess mod
 dead worker are dropped at scrape time (`loadlab.multiproc.live_pids`), for every server kind, not only those with
 a Gunicorn hook.
 
+The merged metrics are served twice: as `/metrics` on the app's port (readiness checks use it), and,
+when `LOADLAB_METRICS_PORT` is set, by a thread of every worker on that port, which Prometheus
+scrapes. Every worker's thread listens on it (SO_REUSEPORT: the kernel hands each connection to one
+of them) and merges every worker's files, so whichever answers answers for the whole server. A
+handler that blocks its event loop (`time.sleep` in `async def`) cannot stop that thread, since the
+call releases the GIL: the scrapes carry on exactly where the anti-pattern should show, where
+`/metrics` on the app's port waits behind the blocked loop.
+
 On the request hot path there is one pure-ASGI middleware that caches its series' slots: no
 per-request label lookups, no BaseHTTPMiddleware. Gauges (in-flight requests, threadpool and
 DB-pool use) and the event-loop lag are sampled every 50 ms by one background task per worker,
@@ -18,11 +26,16 @@ off the hot path: in-flight is a plain integer on the hot path, written to its g
 """
 
 import asyncio
+import functools
 import os
+import socketserver
 import tempfile
-from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from time import perf_counter
+from urllib.parse import urlsplit
 
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # pragma: no cover - run outside `loadlab serve`
     # Must precede the import of prometheus_client, which picks its value class at import time.
@@ -115,17 +128,18 @@ async def worker_instrumentation(settings: Settings, db_pool_stats: DbPoolStats)
     """Lifespan part every target shares: thread limit, worker gauge, and the sampling task."""
     labels = (settings.target, settings.server)
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-    if not settings.instrument:
-        yield
-        return
-    WORKERS.labels(*labels).set(1)
-    probe = asyncio.create_task(_sample_forever(labels, settings.loop_probe_interval_s, db_pool_stats))
-    try:
-        yield
-    finally:
-        probe.cancel()
-        with suppress(asyncio.CancelledError):
-            await probe
+    with metrics_port(settings):
+        if not settings.instrument:
+            yield
+            return
+        WORKERS.labels(*labels).set(1)
+        probe = asyncio.create_task(_sample_forever(labels, settings.loop_probe_interval_s, db_pool_stats))
+        try:
+            yield
+        finally:
+            probe.cancel()
+            with suppress(asyncio.CancelledError):
+                await probe
 
 
 async def _sample_forever(labels: tuple[str, str], interval: float, db_pool_stats: DbPoolStats) -> None:
@@ -169,15 +183,87 @@ class _WorkerProcessCollector:
         yield rss
 
 
-def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
-    """The `/metrics` endpoint: the merged samples of every worker of this server."""
-    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+@functools.cache
+def merged_registry(path: str, target: str, server: str) -> CollectorRegistry:
+    """The samples of every worker of this server, live and dead, merged from the files in `path`."""
     registry = CollectorRegistry()
-    registry.register(_WorkerProcessCollector(path, settings.target, settings.server))
+    registry.register(_WorkerProcessCollector(path, target, server))
     registry.register(RequestMetricsCollector(path))
     multiprocess.MultiProcessCollector(registry, path)
+    return registry
+
+
+def _registry(settings: Settings) -> CollectorRegistry:
+    return merged_registry(os.environ["PROMETHEUS_MULTIPROC_DIR"], settings.target, settings.server)
+
+
+def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+    """The `/metrics` endpoint on the app's port: the merged samples of every worker of this server."""
+    registry = _registry(settings)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics
+
+
+class _MetricsHandler(BaseHTTPRequestHandler):
+    """`GET /metrics` on the metrics port: the same text as `/metrics` on the app's port."""
+
+    registry: CollectorRegistry  # set on the subclass made per server
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path != METRICS:
+            self.send_error(404)
+            return
+        body = generate_latest(self.registry)
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:
+        """One line a second per worker is noise: nothing."""
+
+
+class _SharedPortServer(ThreadingHTTPServer):
+    """Listens beside the other workers' on one port (SO_REUSEPORT); a thread per scrape."""
+
+    allow_reuse_port = True
+    daemon_threads = True
+    block_on_close = False
+
+    def server_bind(self) -> None:
+        # HTTPServer's own looks up the host's fully qualified name, which can wait on DNS: not needed here.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+POLL_S = 0.1  # how often the serving thread looks for its stop: a worker's stop waits at most this
+
+
+@contextmanager
+def metrics_port(settings: Settings) -> Iterator[int | None]:
+    """While inside: this worker's thread serves the merged metrics on `settings.metrics_port` (nothing
+    when it is 0). A port that cannot be bound fails the worker's start: a server whose metrics cannot
+    be scraped must not run unnoticed."""
+    if not settings.metrics_port:
+        yield None
+        return
+    handler = type("MetricsHandler", (_MetricsHandler,), {"registry": _registry(settings)})
+    try:
+        server = _SharedPortServer((settings.metrics_host, settings.metrics_port), handler)
+    except OSError as exc:
+        raise RuntimeError(
+            f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {exc.strerror}"
+        ) from exc
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, name="loadlab-metrics", daemon=True
+    )
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

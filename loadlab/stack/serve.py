@@ -22,11 +22,11 @@ from loadlab.stack.servers import ServerSpec, check, server_command, target_env,
 WAIT_POLL_S = 0.05
 
 
-def check_port(host: str, port: int) -> None:
+def check_port(host: str, port: int, option: str = "--port") -> None:
     if not 0 < port < 65536:
-        raise LoadlabError(f"--port must be from 1 to 65535, got {port}")
+        raise LoadlabError(f"{option} must be from 1 to 65535, got {port}")
     if not procs.port_is_free(host, port):
-        raise LoadlabError(f"port {port} on {host} is already in use; pick another with --port")
+        raise LoadlabError(f"port {port} on {host} is already in use; pick another with {option}")
 
 
 def wipe_metrics_dir(path: Path) -> None:
@@ -41,13 +41,16 @@ def wipe_metrics_dir(path: Path) -> None:
 def serve(spec: ServerSpec, threads: int, db_pool: int, metrics_dir: Path | None) -> int:
     check(spec, threads, db_pool)
     check_port(spec.host, spec.port)
+    if spec.metrics_port:
+        # The workers share it (SO_REUSEPORT), so another server of this user's would share it too: refuse.
+        check_port(spec.host, spec.metrics_port, "--metrics-port")
     database.check(Settings().database_url, USAGE)
     own_dir = metrics_dir is None
     path = Path(tempfile.mkdtemp(prefix="loadlab-metrics-")) if own_dir else metrics_dir
     wipe_metrics_dir(path)
     print(
         f"loadlab: {spec.target} target on {spec.server} x{spec.workers} at {spec.url} "
-        f"(threads {threads}, db pool {db_pool}, metrics {spec.url}/metrics)",
+        f"(threads {threads}, db pool {db_pool}, metrics {spec.metrics_url}/metrics)",
         flush=True,
     )
     try:
