@@ -36,12 +36,17 @@ class LoadSpec:
 
 
 def _headless(
-    locustfile: str, host: str, run_time_s: float, csv_prefix: Path | None, stop_timeout_s: float
+    locustfile: str,
+    host: str,
+    run_time_s: float,
+    csv_prefix: Path | None,
+    stop_timeout_s: float,
+    loglevel: str = "WARNING",
 ) -> list[str]:
     """Locust's own options: headless against `host`, ending by itself after `run_time_s` (whole
     seconds, rounded up: Locust's -t takes no fractions)."""
     cmd = [sys.executable, "-m", "locust", "-f", locustfile, "--headless", "--host", host]
-    cmd += ["-t", f"{math.ceil(run_time_s)}s", "--stop-timeout", f"{stop_timeout_s:g}", "--loglevel", "WARNING"]
+    cmd += ["-t", f"{math.ceil(run_time_s)}s", "--stop-timeout", f"{stop_timeout_s:g}", "--loglevel", loglevel]
     return cmd + (["--csv", str(csv_prefix)] if csv_prefix is not None else [])
 
 
@@ -59,6 +64,7 @@ def command(
     start_file: Path | None = None,
     bind: str = "127.0.0.1",
     master_port: int | None = None,
+    loglevel: str = "WARNING",
 ) -> list[str]:
     """The suite's Locust on one scenario. Run it with the repository as working directory.
     With `start_file`, the test waits until that file exists (see loadlab.load.gate). With
@@ -68,7 +74,7 @@ def command(
     on 127.0.0.1 (not Locust's default, every interface), at `master_port`: give one reserved for it
     (loadlab.stack.procs.free_port), as a run does; left out, it is Locust's default, 5557, which
     clashes with any other Locust doing the same."""
-    cmd = _headless(LOCUSTFILES[load.model], host, run_time_s, csv_prefix, stop_timeout_s)
+    cmd = _headless(LOCUSTFILES[load.model], host, run_time_s, csv_prefix, stop_timeout_s, loglevel)
     cmd += ["--scenario", scenario, "--warmup", f"{warmup_s:g}", "--prometheus-host", bind]
     if load.workers:
         cmd += ["--master", "--expect-workers", str(load.workers)]
@@ -99,3 +105,11 @@ def baseline_command(host: str, users: int, run_time_s: float, csv_prefix: Path 
     """A plain FastHttpUser on /hello with none of the suite's additions: the benchmarks' yardstick."""
     cmd = _headless(BASELINE_LOCUSTFILE, host, run_time_s, csv_prefix, STOP_TIMEOUT_S)
     return [*cmd, "-u", str(users), "-r", str(users)]
+
+
+def worker_command(master_host: str, master_port: int = LOCUST_MASTER_PORT) -> list[str]:
+    """A Locust worker started apart from its master (the compose stack's, or a test's): it gets the
+    locustfile from the master (`-f -`) and, with LOADLAB_FORWARD_METRICS set, sends it its client
+    metrics (see loadlab.load.distributed). It exits when its master quits."""
+    cmd = [sys.executable, "-m", "locust", "--worker", "-f", "-"]
+    return [*cmd, "--master-host", master_host, "--master-port", str(master_port)]
