@@ -15,8 +15,9 @@ from loadlab.results.sweep import (
 from loadlab.tuning import model, recommend
 
 
-def model_beside(result: ConfigResult, cores: int, max_connections: int) -> ModelBeside | None:
-    """The queueing model's ceiling for a configuration, with its CPU per request as measured at capacity."""
+def model_beside(result: ConfigResult, cores: int, max_connections: int | None) -> ModelBeside | None:
+    """The queueing model's ceiling for a configuration, with its CPU per request as measured at capacity
+    and PostgreSQL's max_connections as its server said (None: unknown, and the explanation says so)."""
     c = result.config
     ceiling = model.ceiling(
         scenario=c.scenario,
@@ -140,8 +141,9 @@ def recommendations(configs: list[ConfigResult], cores: int) -> list[Recommendat
     ]
 
 
-def analyse(summary: SweepSummary, max_connections: int) -> None:
-    """Fill in the model, the USL curves and the recommendation from the measured configurations."""
+def analyse(summary: SweepSummary, max_connections: int | None) -> None:
+    """Fill in the model, the USL curves and the recommendation from the measured configurations;
+    `max_connections` is what the targets' PostgreSQL said (`model.max_connections`), None when unknown."""
     for r in summary.configs:
         r.model = model_beside(r, summary.cores, max_connections) if r.done else None
     summary.usl = usl_curves(summary.configs)

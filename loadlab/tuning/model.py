@@ -7,7 +7,9 @@ request holds depends on the target and the route:
 - a `def` handler holds one of anyio's threads while it waits, so a sync target waiting on I/O
   gives at most `workers × threads ÷ wait time` (the threads limit);
 - a DB query holds a pooled connection, so at most `workers × pool ÷ query time`, and never more
-  connections than PostgreSQL's `max_connections` (the pool and max_connections limits);
+  connections than PostgreSQL's `max_connections` (the pool and max_connections limits). That
+  figure is the server's own (`max_connections(url)` asks it); where no server could be asked it
+  is unknown, and the pool limit says that it assumed PostgreSQL lets every pooled connection in;
 - every request burns CPU, and a worker is one process that, with the GIL, uses at most one core:
   at most `min(workers, cores) ÷ CPU time per request` (the cores limit). This is what bounds an
   async target waiting on I/O: awaiting is free, the CPU around it is not;
@@ -34,7 +36,7 @@ from loadlab.errors import LoadlabError
 from loadlab.results.point import PointResult
 
 HIDDEN_LIMIT_RATIO = 0.7  # measured below this share of the model: flagged
-POSTGRES_MAX_CONNECTIONS = 100  # PostgreSQL's default; loadlab's private PostgreSQL sets its own
+ASK_TIMEOUT_S = 3  # how long `max_connections` waits for PostgreSQL to answer
 
 # How a request of each scenario spends its time (see the module's docstring).
 CPU = "cpu"  # only CPU: one core per worker at most
@@ -63,6 +65,7 @@ class Ceiling:
     rps: float
     binding: str  # "threads", "pool", "max_connections", "cores" or "workers"
     explanation: str  # e.g. "threads: 2 workers × 40 threads ÷ 0.1 s = 800 rps"
+    assumed: str = ""  # what the model had to assume for want of a figure ("" when it assumed nothing)
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,29 @@ def threads_limit(workers: int, threads: int, wait: float) -> Ceiling:
     return Ceiling(rps, "threads", f"threads: {workers} workers × {threads} threads ÷ {wait:g} s = {rps:.0f} rps")
 
 
-def pool_limit(workers: int, pool: int, query_s: float, max_connections: int) -> Ceiling:
+def max_connections(url: str, timeout: float = ASK_TIMEOUT_S) -> int | None:
+    """`SHOW max_connections` of the PostgreSQL at `url`; None when none answers there."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, round(timeout))) as conn:
+            row = conn.execute("SHOW max_connections").fetchone()
+    except (psycopg.Error, OSError):
+        return None
+    return int(row[0]) if row else None
+
+
+def pool_limit(workers: int, pool: int, query_s: float, max_connections: int | None) -> Ceiling:
     connections = workers * pool
+    if max_connections is None:
+        rps = connections / query_s
+        assumed = f"PostgreSQL's max_connections unknown (no server asked): assumed to admit all {connections}"
+        return Ceiling(
+            rps,
+            "pool",
+            f"pool: {workers} workers × {pool} connections ÷ {query_s:g} s = {rps:.0f} rps ({assumed})",
+            assumed,
+        )
     if connections > max_connections:
         rps = max_connections / query_s
         return Ceiling(
@@ -134,10 +158,11 @@ def limits(
     db_pool: int,
     cores: int,
     cpu_ms_per_request: float | None,
-    max_connections: int = POSTGRES_MAX_CONNECTIONS,
+    max_connections: int | None,
 ) -> list[Ceiling]:
     """Every limit the model knows for this configuration; the CPU ones only when the CPU per request
-    is known (measured: `server_cpu_ms_per_request`)."""
+    is known (measured: `server_cpu_ms_per_request`). `max_connections` is the PostgreSQL server's
+    (`max_connections(url)`), None when unknown: the pool limit then says what it assumed."""
     if scenario not in KINDS:
         raise LoadlabError(f"no queueing model for scenario {scenario!r}; known: {', '.join(KINDS)}")
     if min(workers, threads, db_pool, cores) < 1:
@@ -167,7 +192,7 @@ def ceiling(
     db_pool: int,
     cores: int,
     cpu_ms_per_request: float | None,
-    max_connections: int = POSTGRES_MAX_CONNECTIONS,
+    max_connections: int | None,
 ) -> Ceiling | None:
     """The lowest limit: the model's ceiling and what binds it. None when no limit is known (a route
     bounded only by CPU whose CPU per request was not measured)."""
@@ -184,7 +209,7 @@ def ceiling(
     return min(found, key=lambda c: c.rps) if found else None
 
 
-def point_ceiling(point: PointResult, *, cores: int, max_connections: int = POSTGRES_MAX_CONNECTIONS) -> Ceiling | None:
+def point_ceiling(point: PointResult, *, cores: int, max_connections: int | None) -> Ceiling | None:
     """The model's ceiling for the configuration a measured point ran with, using its own CPU per request."""
     return ceiling(
         scenario=point.scenario,

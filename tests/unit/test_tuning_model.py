@@ -15,6 +15,7 @@ def configuration(**fields) -> dict:
         "db_pool": 10,
         "cores": 2,
         "cpu_ms_per_request": None,
+        "max_connections": None,  # no server asked
     }
     return {**values, **fields}
 
@@ -67,7 +68,9 @@ def test_async_io_with_no_cpu_measured_has_no_ceiling():
 def test_the_db_route_is_bound_by_the_pool_then_by_postgres_max_connections():
     pool = model.ceiling(**configuration(scenario="io-db", target="async", workers=2, db_pool=10))
     assert (pool.rps, pool.binding) == (pytest.approx(200.0), "pool")
-    capped = model.ceiling(**configuration(scenario="io-db", target="async", workers=8, db_pool=20))
+    capped = model.ceiling(
+        **configuration(scenario="io-db", target="async", workers=8, db_pool=20, max_connections=100)
+    )
     assert (capped.rps, capped.binding) == (pytest.approx(1000.0), "max_connections")  # 160 > 100 connections
     lifted = model.ceiling(
         **configuration(scenario="io-db", target="async", workers=8, db_pool=20, max_connections=200)
@@ -94,8 +97,9 @@ def test_blocking_in_async_serves_one_request_at_a_time_per_worker():
 
 def test_a_point_supplies_its_own_configuration_and_cpu():
     measured = point("io-sleep", "sync", workers=2, threads=40, server_cpu_ms_per_request=0.5)
-    assert model.point_ceiling(measured, cores=2).rps == pytest.approx(800.0)
-    assert model.point_ceiling(point("io-sleep", "async", server_cpu_ms_per_request=None), cores=2) is None
+    assert model.point_ceiling(measured, cores=2, max_connections=None).rps == pytest.approx(800.0)
+    unmeasured = point("io-sleep", "async", server_cpu_ms_per_request=None)
+    assert model.point_ceiling(unmeasured, cores=2, max_connections=None) is None
 
 
 @pytest.mark.parametrize(
@@ -117,3 +121,13 @@ def test_far_below_the_model_is_flagged_as_a_hidden_limit():
     at_the_flag = model.versus_model(0.7 * 800.0, ceiling)
     assert not at_the_flag.hidden_limit
     assert "above the model" in model.versus_model(1000.0, ceiling).note
+
+
+def test_an_unknown_max_connections_is_said_to_be_assumed_not_made_up():
+    found = model.ceiling(**configuration(scenario="io-db", target="async", workers=8, db_pool=20))
+    assert (found.rps, found.binding) == (pytest.approx(1600.0), "pool")
+    assert found.assumed == "PostgreSQL's max_connections unknown (no server asked): assumed to admit all 160"
+    assert found.explanation.endswith(f"= 1600 rps ({found.assumed})")
+    assert "100" not in found.explanation
+    known = model.ceiling(**configuration(scenario="io-db", target="async", workers=8, db_pool=20, max_connections=500))
+    assert (known.rps, known.binding, known.assumed) == (pytest.approx(1600.0), "pool", "")
