@@ -145,17 +145,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def postgres_max_connections() -> int:
-    """PostgreSQL's max_connections where the targets will connect, else its default."""
-    import psycopg
-
+def postgres_max_connections() -> int | None:
+    """PostgreSQL's max_connections where the targets will connect, as that server says; None (unknown,
+    and the model says so) when none answers there: each run then starts its own, out of reach here."""
     from loadlab.contract.settings import Settings
 
-    try:
-        with psycopg.connect(Settings().database_url, connect_timeout=3) as conn:
-            return int(conn.execute("SHOW max_connections").fetchone()[0])
-    except (psycopg.Error, OSError):  # none answers: a run starts its own; the model assumes the default
-        return model.POSTGRES_MAX_CONNECTIONS
+    return model.max_connections(Settings().database_url)
 
 
 class Sweep:
