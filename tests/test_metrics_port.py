@@ -4,6 +4,7 @@ scraped the whole time, by this test and by a real Prometheus."""
 import asyncio
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from loadlab.contract import routes
 from loadlab.stack import procs, services
 from loadlab.stack.prometheus import TARGETS_JOB, Prometheus, ScrapeTarget
 from loadlab.stack.servers import ServerSpec
-from tests.helpers import concurrently, scrape, series, total
+from tests.helpers import LOADLAB, concurrently, scrape, series, serve, total
 
 pytestmark = pytest.mark.usefixtures("with_upstream")
 
@@ -157,3 +158,18 @@ def test_every_worker_serves_the_metrics_port_and_counts_survive_a_sigkilled_wor
             time.sleep(0.2)
         for _ in range(8):  # a new connection each: whichever worker's thread answers sums every worker's files
             assert total(scrape(spec.metrics_url), m.HTTP_REQUESTS, route=routes.HELLO) == n
+
+
+def test_loadlab_serve_metrics_port_and_a_second_server_refused_on_it(tmp_path):
+    metrics_port = procs.free_port()
+    with serve(tmp_path, "async", "uvicorn-workers", 2, "--metrics-port", str(metrics_port)) as srv:
+        concurrently(srv.url + routes.HELLO, 20)
+        url = f"http://127.0.0.1:{metrics_port}"
+        assert total(scrape(url), m.HTTP_REQUESTS, route=routes.HELLO) == 20
+        assert total(scrape(url), m.WORKERS) == 2
+        assert httpx.get(url + "/other", timeout=5).status_code == 404
+        # The workers share the port (SO_REUSEPORT): a second server must not silently share it too.
+        args = ["serve", "--target", "sync", "--port", str(procs.free_port()), "--metrics-port", str(metrics_port)]
+        second = subprocess.run([*LOADLAB, *args], capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert f"port {metrics_port} on 127.0.0.1 is already in use; pick another with --metrics-port" in second.stderr

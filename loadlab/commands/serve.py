@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from loadlab.commands.arguments import whole
-from loadlab.contract.ports import TARGET_PORT, UPSTREAM_PORT
+from loadlab.contract.ports import TARGET_METRICS_PORT, TARGET_PORT, UPSTREAM_PORT
 from loadlab.contract.settings import Settings
 from loadlab.stack import servers
 
@@ -20,6 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=whole, default=threads, help=f"anyio thread limiter size ({threads})")
     p.add_argument("--db-pool", type=whole, default=db_pool, help=f"DB connection pool size per worker ({db_pool})")
     p.add_argument("--loop", choices=servers.LOOPS, default="auto")
+    p.add_argument(
+        "--metrics-port",
+        type=whole,
+        help="also serve /metrics here, from a thread in every worker: a blocked event loop cannot block it "
+        f"(scrape this one; the compose stack uses {TARGET_METRICS_PORT}; default: only /metrics on --port)",
+    )
     p.add_argument("--metrics-dir", type=Path, help="multiprocess metrics directory (default: a fresh temp dir)")
     p.set_defaults(handler=serve)
 
@@ -32,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def serve(args: argparse.Namespace) -> int:
     from loadlab.stack.serve import serve
 
-    spec = servers.ServerSpec(args.target, args.server, args.workers, args.host, args.port, args.loop)
+    spec = servers.ServerSpec(
+        args.target, args.server, args.workers, args.host, args.port, args.loop, metrics_port=args.metrics_port
+    )
     return serve(spec, args.threads, args.db_pool, args.metrics_dir)
 
 
