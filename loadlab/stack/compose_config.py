@@ -9,7 +9,7 @@ dashboards and rules work on either; the stack's services have run_id "stack".
 
 import json
 
-from loadlab.contract.ports import TARGET_PORT
+from loadlab.contract.ports import TARGET_METRICS_PORT
 from loadlab.contract.scenarios import TARGETS
 from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, render_config
 
@@ -33,7 +33,8 @@ def stack_targets() -> str:
         return {"targets": [address], "labels": labels}
 
     entries = [
-        *(entry(TARGETS_JOB, f"target-{target}:{TARGET_PORT}", target) for target in TARGETS),
+        # each target's metrics port (docker-compose.yml's --metrics-port), which a blocked event loop cannot block
+        *(entry(TARGETS_JOB, f"target-{target}:{TARGET_METRICS_PORT}", target) for target in TARGETS),
         entry(LOCUST_JOB, "locust-master:9646", "async"),
     ]
     return json.dumps(entries, indent=2) + "\n"
