@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from loadlab.errors import FAILED, LoadlabError
+from loadlab.errors import USAGE, LoadlabError
 from loadlab.stack import procs
 
 
@@ -91,7 +91,7 @@ def test_a_port_that_must_be_this_one_is_refused_naming_who_listens_on_it():
             with pytest.raises(LoadlabError) as info:
                 procs.claim("127.0.0.1", port, "Locust's master port")
             message = str(info.value)
-            assert "\n" not in message and info.value.status == FAILED
+            assert "\n" not in message and info.value.status == USAGE
             assert f"port {port} on 127.0.0.1 (Locust's master port) is taken: pid {holder.pid} (" in message
             assert "socket.socket" in message  # its command line
         finally:

@@ -40,7 +40,7 @@ from loadlab.run.drive import Driver, check_health
 from loadlab.run.processes import EARLY_NICE, Pair, Processes, Upcoming
 from loadlab.run.slots import Slot, slots
 from loadlab.stack import database, procs, servers, services
-from loadlab.stack.placement import Placement
+from loadlab.stack.placement import MASTER_PORT, Placement
 from loadlab.stack.prometheus import Prometheus, find_binary
 from loadlab.stack.servers import ServerSpec
 
@@ -166,7 +166,7 @@ class Run:
         c = self.config
         if c.warmup_s < WARMUP_FOR_FIRST_SCRAPE_S:
             self.driver.wait_until_up(slot, target)
-        elif not self.prometheus.discovered(slot.target_address):
+        elif not self.prometheus.discovered(slot.metrics_address):
             warmup_ends = time.monotonic() + c.warmup_s - FIRST_SCRAPE_MARGIN_S
             time.sleep(max(0.0, self.prometheus.first_scrape_by() - warmup_ends))
 
@@ -215,6 +215,9 @@ def run(config: RunConfig, next_rate: NextRate | None = None, steps: int = 0) ->
     limits = slo.load(Path(config.slo_file))
     servers.check(ServerSpec("sync", config.server, config.workers), config.threads, config.db_pool)
     find_binary()
+    held_before = procs.held()  # every port this run takes (its own and its processes') is handed back at its end
+    if config.locust_workers:  # the one port the workers started apart know: this run's, or refused now
+        procs.claim(Placement.from_env().bind, MASTER_PORT, "Locust's master port, which its workers know")
     folder = RunFolder.create(Path(config.results_root), config.run_id)
     folder.write_config(asdict(config))
     handler = logging.FileHandler(folder.log("run"))
@@ -243,4 +246,5 @@ def run(config: RunConfig, next_rate: NextRate | None = None, steps: int = 0) ->
     finally:
         run_log.removeHandler(handler)
         handler.close()
+        procs.release(procs.held() - held_before)
     return folder, run_.summary

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from loadlab import REPO
 from loadlab.config.run_config import RunConfig
-from loadlab.load.command import command
+from loadlab.load.command import LoadSpec, command
 from loadlab.results.folder import RunFolder, write_text
 from loadlab.run.slots import Slot
 from loadlab.stack import procs, services
@@ -85,8 +85,9 @@ class Processes:
         metrics_dir = self.folder.path / "locust" / f"{point.id}.metrics"
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir()
+        load = c.load(point)
         cmd = command(
-            c.load(point),
+            load,
             # the address Locust's workers reach the target at: in the compose stack they run elsewhere
             f"http://{self.placement.advertise}:{slot.target_port}",
             point.scenario.name,
@@ -97,12 +98,21 @@ class Processes:
             linger_s=LINGER_S,
             start_file=self.gate(slot),
             bind=self.placement.bind,
-            master_port=MASTER_PORT,
+            master_port=self.master_port(load),
         )
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO, nice=nice)
         self._locusts.append(locust)
         return locust
+
+    @staticmethod
+    def master_port(load: LoadSpec) -> int | None:
+        """Where Locust's master meets its workers: the well-known port the workers started apart know
+        (the run has claimed it), else for --processes one reserved for this Locust alone, so two runs
+        (or this point's and the next's Locust, started early) never clash on Locust's default."""
+        if load.workers:
+            return MASTER_PORT
+        return procs.free_port() if load.processes > 1 else None
 
     def gate(self, slot: Slot) -> Path:
         return self.folder.path / "locust" / f"{slot.point.id}.start"

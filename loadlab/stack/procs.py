@@ -24,7 +24,7 @@ from typing import IO
 
 import psutil
 
-from loadlab.errors import FAILED, LoadlabError
+from loadlab.errors import FAILED, USAGE, LoadlabError
 
 _PR_SET_PDEATHSIG = 1
 
@@ -287,10 +287,16 @@ def release(ports: Iterable[int]) -> None:
                 os.close(fd)
 
 
+def held() -> set[int]:
+    """The ports this process holds: a run hands back those it took once its processes have stopped."""
+    with _held_guard:
+        return set(_held)
+
+
 def claim(host: str, port: int, what: str) -> None:
     """Take a port that must be this one (its clients know it), or refuse in one line naming who has it."""
     if not _claim(host, port):
-        raise LoadlabError(f"port {port} on {host} ({what}) is taken: {holder(port)}", FAILED)
+        raise LoadlabError(f"port {port} on {host} ({what}) is taken: {holder(port)}", USAGE)
 
 
 def holder(port: int) -> str:
