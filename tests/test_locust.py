@@ -6,7 +6,6 @@ subprocess with its own free ports and its own multiprocess metrics directory; t
 Timing bounds are generous: the machine is small and shared.
 """
 
-import csv
 import os
 import subprocess
 import sys
@@ -15,19 +14,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from loadlab.contract import metrics as m
 from loadlab.contract.scenarios import SCENARIOS
+from loadlab.load.command import LoadSpec, command
+from loadlab.results.locust_csv import read_history, read_locust_row
 from loadlab.stack import procs
 from tests.helpers import Running, scrape, series, serve, total
 
 ROOT = Path(__file__).resolve().parent.parent
-CLOSED = "locustfiles/closed_model.py"
-OPEN = "locustfiles/open_model.py"
-STEP = "locustfiles/step_ramp.py"
 LINGER_S = 4  # long enough for one scrape after the "Serving final metrics" line
 RUN_TIMEOUT_S = 90
 
@@ -83,25 +82,43 @@ class LocustRun:
         except subprocess.TimeoutExpired:
             raise AssertionError(f"locust still running after {timeout}s:\n{self.output()}") from None
 
-    def stats(self, name: str) -> dict[str, str]:
-        """The row of request `name` in Locust's --csv stats file."""
-        with open(f"{self.csv_prefix}_stats.csv", newline="") as f:
-            return next(row for row in csv.DictReader(f) if row["Name"] == name)
+    def stats(self, name: str) -> dict[str, Any]:
+        """Request `name`'s figures in Locust's --csv stats file, as a run reads them."""
+        return read_locust_row(self.csv_prefix, name)
 
-    def users_over_time(self) -> list[int]:
-        with open(f"{self.csv_prefix}_stats_history.csv", newline="") as f:
-            return [int(row["User Count"]) for row in csv.DictReader(f)]
+    def users_over_time(self) -> list[int | None]:
+        return [row.users for row in read_history(self.csv_prefix)]
 
 
 @contextmanager
-def locust(tmp_path: Path, locustfile: str, host: str, *args: str, linger: float = LINGER_S) -> Iterator[LocustRun]:
-    """Run Locust headless on `locustfile` against `host`, with its exporter on a free port."""
+def locust(
+    tmp_path: Path,
+    load: LoadSpec,
+    host: str,
+    scenario: str,
+    run_time_s: float,
+    linger: float = LINGER_S,
+    **options: Any,
+) -> Iterator[LocustRun]:
+    """Run the suite's Locust on `scenario` against `host` as a run does (loadlab.load.command), with its
+    exporter on a free port and its INFO lines in its log."""
     metrics_dir = tmp_path / "locust-metrics"
     metrics_dir.mkdir()
     port = procs.free_port()
     csv_prefix = tmp_path / "locust"
-    cmd = [sys.executable, "-m", "locust", "-f", locustfile, "--headless", "--host", host]
-    cmd += ["--prometheus-port", str(port), "--prometheus-linger", str(linger), "--csv", str(csv_prefix), *args]
+    master_port = procs.free_port() if load.processes > 1 else None
+    cmd = command(
+        load,
+        host,
+        scenario,
+        run_time_s,
+        csv_prefix=csv_prefix,
+        prometheus_port=port,
+        linger_s=linger,
+        master_port=master_port,
+        loglevel="INFO",
+        **options,
+    )
     log = tmp_path / "locust.log"
     proc = procs.start(cmd, env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, log=log, cwd=ROOT)
     try:
@@ -133,12 +150,10 @@ def quantile_bound(samples: Samples, histogram: str, q: float, **labels: str) ->
     return next(le for le, c in cumulative if c >= q * count)
 
 
-@pytest.mark.parametrize("locustfile", [CLOSED, OPEN])
-def test_unknown_scenario_is_one_line_listing_the_valid_ones(locustfile: str) -> None:
-    cmd = [sys.executable, "-m", "locust", "-f", locustfile, "--headless", "--host", "http://127.0.0.1:9"]
-    result = subprocess.run(
-        [*cmd, "--scenario", "nope", "-t", "1s"], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+@pytest.mark.parametrize("model", ["closed", "open"])
+def test_unknown_scenario_is_one_line_listing_the_valid_ones(model: str) -> None:
+    cmd = command(LoadSpec(model), "http://127.0.0.1:9", "nope", 1)
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -149,8 +164,8 @@ def test_unknown_scenario_is_one_line_listing_the_valid_ones(locustfile: str) ->
 def test_closed_model_counts_agree_across_processes(target: Running, tmp_path: Path) -> None:
     route = SCENARIOS["hello"].route
     before = served(target, route)
-    args = ["--scenario", "hello", "--processes", "2", "-u", "10", "-r", "10", "-t", "4s", "--stop-timeout", "10"]
-    with locust(tmp_path, CLOSED, target.url, *args) as run:
+    load = LoadSpec("closed", users=10, processes=2)
+    with locust(tmp_path, load, target.url, "hello", 4, stop_timeout_s=10) as run:
         # While it runs: all users, and the CPU of the master and of its two workers, by pid.
         running = run.metrics_when(
             lambda s: total(s, m.LOCUST_USERS, scenario="hello") == 10 and len(series(s, m.LOCUST_CPU)) == 3
@@ -164,7 +179,7 @@ def test_closed_model_counts_agree_across_processes(target: Running, tmp_path: P
     assert sent > 100
     assert client_count(final, "hello", "failure") == 0
     # One scrape of the master has both workers' requests: all Locust counted, all the target served.
-    assert sent == int(run.stats(route)["Request Count"])
+    assert sent == run.stats(route)["requests"]
     assert sent == served(target, route) - before
     assert total(final, f"{m.LOCUST_REQUEST_DURATION}_count", scenario="hello") == sent
 
@@ -173,14 +188,14 @@ def test_open_model_holds_its_rate_against_a_slow_target(target: Running, tmp_pa
     # blocking-sleep serves one request at a time, 100 ms each: 10/s at most; the open model offers 20/s.
     rate, seconds, route = 20, 4, SCENARIOS["blocking-sleep"].route
     before = served(target, route)
-    args = ["--scenario", "blocking-sleep", "--processes", "2", "-u", "2", "-r", "10", "-t", f"{seconds}s"]
-    with locust(tmp_path, OPEN, target.url, *args, "--rate", str(rate)) as run:
+    load = LoadSpec("open", rate=rate, processes=2)
+    with locust(tmp_path, load, target.url, "blocking-sleep", seconds, stop_timeout_s=0) as run:
         final = run.final_metrics()
         assert run.wait() == 0, run.output()
     sent = client_count(final, "blocking-sleep")
     assert 0.7 * rate * seconds <= sent <= 1.15 * rate * seconds
     # The users waited for their requests in flight: the client's counts match what the target served.
-    assert sent == int(run.stats(route)["Request Count"])
+    assert sent == run.stats(route)["requests"]
     assert sent == served(target, route) - before
     # Requests queued at the target: late responses, though they all went out on time.
     assert quantile_bound(final, m.LOCUST_REQUEST_DURATION, 0.99, scenario="blocking-sleep") >= 1.0
@@ -189,8 +204,8 @@ def test_open_model_holds_its_rate_against_a_slow_target(target: Running, tmp_pa
 def test_open_model_scheduled_latency_counts_the_wait_for_a_slot(target: Running, tmp_path: Path) -> None:
     # Two slots for 100 ms requests carry 20/s; the schedule asks for 40/s, so requests wait and go out late.
     rate, seconds = 40, 4
-    args = ["--scenario", "io-sleep", "-u", "1", "-t", f"{seconds}s", "--rate", str(rate), "--max-inflight", "2"]
-    with locust(tmp_path, OPEN, target.url, *args) as run:
+    load = LoadSpec("open", rate=rate, max_inflight=2)
+    with locust(tmp_path, load, target.url, "io-sleep", seconds, stop_timeout_s=0) as run:
         final = run.final_metrics()
         assert run.wait() == 0, run.output()
     sent = client_count(final, "io-sleep")
@@ -204,22 +219,23 @@ def test_open_model_scheduled_latency_counts_the_wait_for_a_slot(target: Running
 
 def test_warmup_resets_locust_stats_on_every_process(target: Running, tmp_path: Path) -> None:
     route = SCENARIOS["io-sleep"].route
-    args = ["--scenario", "io-sleep", "--processes", "2", "-u", "2", "-r", "10", "-t", "5s", "--warmup", "2.5"]
-    with locust(tmp_path, CLOSED, target.url, *args, "--stop-timeout", "10") as run:
+    load = LoadSpec("closed", users=2, processes=2)
+    with locust(tmp_path, load, target.url, "io-sleep", 5, warmup_s=2.5, stop_timeout_s=10) as run:
         run.wait_for("Warm-up of 2.5 s over")
         at_warmup = client_count(scrape(run.metrics_url), "io-sleep")
         final = run.final_metrics()
         assert run.wait() == 0, run.output()
-    after_warmup = int(run.stats(route)["Request Count"])
+    after_warmup = run.stats(route)["requests"]
     # Prometheus counts the whole run; Locust's stats only what came after the warm-up, from both workers.
     assert 0 < after_warmup < client_count(final, "io-sleep")
     assert abs(after_warmup - (client_count(final, "io-sleep") - at_warmup)) <= 10
 
 
 def test_step_ramp_adds_users_in_steps_and_ends_by_itself(target: Running, tmp_path: Path) -> None:
-    args = ["--scenario", "io-sleep", "--step-users", "2", "--step-seconds", "2", "--max-users", "4"]
+    load = LoadSpec("ramp", users=4, step_users=2, step_seconds=2)
     started = time.monotonic()
-    with locust(tmp_path, f"{CLOSED},{STEP}", target.url, *args, linger=0) as run:
+    # -t far beyond the steps' end: the ramp, not the run time, ends it
+    with locust(tmp_path, load, target.url, "io-sleep", 60, linger=0, stop_timeout_s=0) as run:
         assert run.wait(60) == 0, run.output()
     assert time.monotonic() - started < 30
     users = run.users_over_time()
