@@ -28,7 +28,7 @@ class Collector:
         while True:
             try:
                 at = max(
-                    self.prometheus.wait_for_scrape(slot.target_address, after=driven.stopped_at),
+                    self.prometheus.wait_for_scrape(slot.metrics_address, after=driven.stopped_at),
                     self.final_locust_scrape(slot, driven.stopped_at),
                 )
                 return self.result(slot, driven, at), interrupted

@@ -162,7 +162,7 @@ class Driver:
     def wait_until_up(self, slot: Slot, target: services.Service) -> None:
         """Until Prometheus has scraped the target; a target that died meanwhile is named as such."""
         try:
-            self.prometheus.wait_until_up(slot.target_address)
+            self.prometheus.wait_until_up(slot.metrics_address)
         except LoadlabError:
             if not target.alive():
                 raise target_died(slot.point, target) from None

@@ -166,7 +166,7 @@ class Run:
         c = self.config
         if c.warmup_s < WARMUP_FOR_FIRST_SCRAPE_S:
             self.driver.wait_until_up(slot, target)
-        elif not self.prometheus.discovered(slot.target_address):
+        elif not self.prometheus.discovered(slot.metrics_address):
             warmup_ends = time.monotonic() + c.warmup_s - FIRST_SCRAPE_MARGIN_S
             time.sleep(max(0.0, self.prometheus.first_scrape_by() - warmup_ends))
 

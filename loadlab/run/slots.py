@@ -18,7 +18,7 @@ class Slot:
 
     point: Point
     title: str  # "[2/11] async io-sleep"
-    spec: ServerSpec  # the point's target server, listening on target_port
+    spec: ServerSpec  # the point's target server: the app on target_port, its metrics on metrics_port
     locust_port: int
     labels: dict[str, str]
 
@@ -27,8 +27,10 @@ class Slot:
         return self.spec.port
 
     @property
-    def target_address(self) -> str:
-        return f"{HOST}:{self.target_port}"
+    def metrics_address(self) -> str:
+        """Where Prometheus scrapes the target: the port every worker serves its metrics on from a thread,
+        so a point whose handlers block the event loop (blocking-sleep) is scraped all the same."""
+        return f"{HOST}:{self.spec.metrics_port}"
 
     @property
     def locust_address(self) -> str:
@@ -36,21 +38,27 @@ class Slot:
 
     def scrape_targets(self) -> list[ScrapeTarget]:
         return [
-            ScrapeTarget(TARGETS_JOB, self.target_address, **self.labels),
+            ScrapeTarget(TARGETS_JOB, self.metrics_address, **self.labels),
             ScrapeTarget(LOCUST_JOB, self.locust_address, **self.labels),
         ]
 
 
 def slots(config: RunConfig, run_id: str, points: list[Point], placement: Placement) -> list[Slot]:
-    ports = procs.free_ports(2 * len(points))
+    ports = procs.free_ports(3 * len(points))  # each point's target, its metrics, its Locust
     return [
         Slot(
             point,
             f"[{i + 1}/{len(points)}] {point.target} {point.scenario.name}",
             ServerSpec(
-                point.target, config.server, config.workers, host=placement.bind, port=ports[2 * i], loop=config.loop
+                point.target,
+                config.server,
+                config.workers,
+                host=placement.bind,
+                port=ports[3 * i],
+                loop=config.loop,
+                metrics_port=ports[3 * i + 1],
             ),
-            ports[2 * i + 1],
+            ports[3 * i + 2],
             {
                 "run_id": run_label(run_id, point.id),
                 "target": point.target,
