@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from loadlab import report
+from loadlab.results.folder import RunFolder
+from loadlab.results.locust_csv import history_path
 from loadlab.results.point import RunSummary
 from tests.unit.factories import point
 
@@ -35,7 +37,7 @@ def write_run(folder: Path, run_id: str = "claims-run", prometheus_data: bool = 
     (folder / "summary.json").write_text(summary.to_json())
     start = int(points[0].started_at)
     rows = [f"{start + i},100,,Aggregated,0,{120 + i},{900 * i}\n" for i in range(6)]
-    (folder / "locust" / "sync-io-sleep_stats_history.csv").write_text(HISTORY_HEADER + "".join(rows))
+    history_path(RunFolder(folder).locust_prefix("sync-io-sleep")).write_text(HISTORY_HEADER + "".join(rows))
     if prometheus_data:
         (folder / "prometheus" / "data").mkdir(parents=True)
         (folder / "prometheus" / "data" / "wal").write_text("")
