@@ -5,7 +5,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -15,6 +14,7 @@ import psutil
 import pytest
 
 from loadlab import queries
+from loadlab.load.command import worker_command
 from loadlab.stack import procs
 from loadlab.stack.prometheus import Prometheus
 from tests.helpers import LOADLAB
@@ -365,8 +365,7 @@ def _keep_locust_workers(count: int, stop: threading.Event, logs: Path) -> list[
         while not stop.is_set():
             with tempfile.TemporaryDirectory() as metrics_dir:
                 env = {**os.environ, "LOADLAB_FORWARD_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-                cmd = [sys.executable, "-m", "locust", "--worker", "-f", "-", "--master-host", "127.0.0.1"]
-                proc = procs.start(cmd, env=env, log=logs / f"worker-{i}.log")
+                proc = procs.start(worker_command("127.0.0.1"), env=env, log=logs / f"worker-{i}.log")
                 while proc.poll() is None and not stop.is_set():
                     time.sleep(0.1)
                 procs.stop(proc)
@@ -424,8 +423,7 @@ def test_a_locust_worker_that_dies_leaves_the_master_running_and_the_run_says_so
     threads = _keep_locust_workers(1, stop, tmp_path)
     with tempfile.TemporaryDirectory() as metrics_dir:
         env = {**os.environ, "LOADLAB_FORWARD_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-        cmd = [sys.executable, "-m", "locust", "--worker", "-f", "-", "--master-host", "127.0.0.1"]
-        doomed = procs.start(cmd, env=env, log=tmp_path / "doomed.log")
+        doomed = procs.start(worker_command("127.0.0.1"), env=env, log=tmp_path / "doomed.log")
         run = procs.start(
             [*LOADLAB, "run", "--results", str(tmp_path), "--run-id", "lost", "--scenario", "io-sleep", *LOST],
             log=tmp_path / "run.log",
