@@ -19,6 +19,7 @@ import pytest
 
 from loadlab import REPO, rules
 from loadlab.dashboards import dashboards, panel_queries
+from loadlab.results.folder import RunFolder
 from loadlab.stack import procs
 from tests.dashboard_queries import UndefinedVariable, empty_panels, queries, substitute
 from tests.helpers import LOADLAB, wait_http
@@ -42,7 +43,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     )
     assert run.returncode == 0, run.stderr + run.stdout
     assert f"loadlab prometheus {RUN_ID}" in run.stdout  # the run says how to serve its data again
-    summary = json.loads((root / RUN_ID / "summary.json").read_text())
+    summary = json.loads(RunFolder(root / RUN_ID).summary_file.read_text())
     summary["run_folder"] = str(root / RUN_ID)
     port = procs.free_port()
     log = root / "reopen.log"
@@ -134,7 +135,7 @@ def test_loadlab_prometheus_refuses_a_folder_without_data_or_a_taken_port(tmp_pa
         "points": [],
     }
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "summary.json").write_text(json.dumps(empty))
+    RunFolder(tmp_path / "empty").summary_file.write_text(json.dumps(empty))
     taken = url.rsplit(":", 1)[1]  # the port the module's `loadlab prometheus` listens on
     for args, words in (
         (["empty", "--results", str(tmp_path)], ["no Prometheus data to reopen"]),

@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from loadlab import report
+from loadlab.results.folder import RunFolder
 from tests.chromium import assert_drawn, open_in_chromium
 from tests.helpers import LOADLAB
 from tests.unit.test_report_sweep import write_sweep
@@ -60,8 +61,8 @@ def test_the_run_report_draws_the_server_side_from_the_runs_prometheus(run_folde
 
 
 def test_the_reopened_prometheus_is_stopped_after_the_report(run_folder, run_report):
-    assert (run_folder / "prometheus" / "reopened.yml").is_file()  # it was reopened...
-    fd = os.open(run_folder / "prometheus" / ".lock", os.O_RDWR)
+    assert (RunFolder(run_folder).prometheus_dir / "reopened.yml").is_file()  # it was reopened...
+    fd = os.open(RunFolder(run_folder).prometheus_dir / ".lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ...and let go of its TSDB: the lock is free
     finally:
@@ -82,7 +83,7 @@ def test_the_sweep_report_renders_in_chromium(tmp_path):
 def test_a_first_point_loaded_before_prometheus_scraped_it_counts_exactly(run_folder):
     # with a 2 s warm-up, the first point's load begins before its Prometheus's first discovery (5 s
     # after its start) and must still be scraped before its measured window
-    assert "into the measured window" not in (run_folder / "logs" / "run.log").read_text()
-    first = json.loads((run_folder / "summary.json").read_text())["points"][0]
+    assert "into the measured window" not in RunFolder(run_folder).log("run").read_text()
+    first = json.loads(RunFolder(run_folder).summary_file.read_text())["points"][0]
     assert first["client_requests"] == first["server_requests"] > 0
     assert first["server_cpu_ms_per_request"] > 0

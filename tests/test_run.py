@@ -15,6 +15,7 @@ import pytest
 
 from loadlab import queries
 from loadlab.load.command import worker_command
+from loadlab.results.folder import RunFolder
 from loadlab.stack import procs
 from loadlab.stack.prometheus import Prometheus
 from tests.helpers import LOADLAB
@@ -32,7 +33,7 @@ def loadlab_run(
 
 
 def summary(tmp_path: Path, run_id: str) -> dict:
-    return json.loads((tmp_path / run_id / "summary.json").read_text())
+    return json.loads(RunFolder(tmp_path / run_id).summary_file.read_text())
 
 
 def test_closed_run_counts_agree_on_both_sides_and_results_are_complete(tmp_path):
@@ -61,20 +62,20 @@ def test_closed_run_counts_agree_on_both_sides_and_results_are_complete(tmp_path
     assert s["points"][1]["rps"] > 3 * blocking["rps"]
     # a loop blocked 100 ms per request lags by about that; one that awaits its sleeps hardly at all
     assert blocking["loop_lag_p99_ms"] >= 50 > s["points"][1]["loop_lag_p99_ms"]
-    assert (tmp_path / "closed" / "logs" / "run.log").read_text().count("set-up") == 3
-    run = tmp_path / "closed"
+    assert RunFolder(tmp_path / "closed").log("run").read_text().count("set-up") == 3
+    run = RunFolder(tmp_path / "closed")
     for path in (
-        "config.json",
-        "locust/sync-io-sleep_stats.csv",
-        "logs/upstream.log",
-        "logs/async-io-sleep-target.log",
-        "logs/async-io-sleep-locust.log",
-        "prometheus/data",
+        run.config_file,
+        Path(f"{run.locust_prefix('sync-io-sleep')}_stats.csv"),
+        run.log("upstream"),
+        run.log("async-io-sleep-target"),
+        run.log("async-io-sleep-locust"),
+        run.prometheus_dir / "data",
     ):
-        assert (run / path).exists(), path
+        assert path.exists(), path
     assert "C1" in result.stdout and "C3 " in result.stdout
 
-    assert_every_query_answers(run / "prometheus", s["points"])
+    assert_every_query_answers(run.prometheus_dir, s["points"])
 
     shown = subprocess.run([*LOADLAB, "show", "closed", "--results", str(tmp_path)], capture_output=True, text=True)
     assert shown.returncode == 0
@@ -225,12 +226,12 @@ def test_ctrl_c_mid_run_leaves_no_process_and_a_readable_partial_result(tmp_path
     try:
         # wait until the first point is done and the second one's Locust is running
         _wait_for(
-            lambda: (tmp_path / "int" / "summary.json").exists() and summary(tmp_path, "int")["points"],
+            lambda: RunFolder(tmp_path / "int").summary_file.exists() and summary(tmp_path, "int")["points"],
             120,
             "first point never finished",
         )
         # the second point has been loading for a while: its Locust's gate opened 4 s ago
-        gate = tmp_path / "int" / "locust" / "async-io-sleep.start"
+        gate = RunFolder(tmp_path / "int").start_file("async-io-sleep")
         _wait_for(gate.exists, 60, "the second point never started")
         time.sleep(max(0.0, gate.stat().st_mtime + 4 - time.time()))
         tree = [proc.pid, *(p.pid for p in _descendants(proc.pid))]
@@ -321,7 +322,7 @@ def test_a_run_starts_its_own_postgresql_when_none_answers_and_removes_it(tmp_pa
     assert "started a private one for this run, on a Unix socket only" in result.stdout  # no TCP port
     (e,) = summary(tmp_path, "pg")["points"]
     assert e["requests"] > 0 and e["failures"] == 0  # every pg_sleep went to the private server
-    assert (tmp_path / "pg" / "logs" / "postgres.log").stat().st_size > 0
+    assert RunFolder(tmp_path / "pg").log("postgres").stat().st_size > 0
     assert not _private_postgres_left()
     assert not list(Path(tempfile.gettempdir()).glob("loadlab-postgres-*"))
 
@@ -504,7 +505,9 @@ def test_the_next_point_starts_early_at_the_lowest_priority_and_runs_at_normal_p
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
-    first, second = ((tmp_path / "nice" / "locust" / f"{t}-io-sleep.start").stat().st_mtime for t in ("sync", "async"))
+    first, second = (
+        RunFolder(tmp_path / "nice").start_file(f"{t}-io-sleep").stat().st_mtime for t in ("sync", "async")
+    )
     # the first point loads from its gate on, for `seconds` (no warm-up)
     assert {nice for t, nice in seen if first < t < first + seconds - 1} == {19}, seen
     assert {nice for t, nice in seen if t > second} == {0}, seen

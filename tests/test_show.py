@@ -4,6 +4,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from loadlab.results.folder import RunFolder
 from loadlab.results.point import RunSummary
 from tests.helpers import LOADLAB
 from tests.unit.factories import point
@@ -17,7 +18,7 @@ def show(results: Path, run_id: str) -> subprocess.CompletedProcess:
 
 def write(results: Path, run_id: str, data: dict) -> None:
     (results / run_id).mkdir(parents=True)
-    (results / run_id / "summary.json").write_text(json.dumps(data))
+    RunFolder(results / run_id).summary_file.write_text(json.dumps(data))
 
 
 def test_show_prints_the_table_notes_and_verdicts(tmp_path):

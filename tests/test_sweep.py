@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from loadlab.results.sweep import SweepFolder
 from tests.chromium import assert_drawn, open_in_chromium
 from tests.helpers import LOADLAB
 
@@ -46,7 +47,7 @@ def swept(tmp_path_factory):
 
 def test_the_search_finds_the_capacity_the_threads_allow(swept):
     root, result = swept
-    stored = json.loads((root / "s" / "sweep.json").read_text())
+    stored = json.loads(SweepFolder(root / "s").summary_file.read_text())
     assert stored["status"] == "complete"
     (config,) = stored["configs"]
     steps = config["steps"]
@@ -63,25 +64,25 @@ def test_the_search_finds_the_capacity_the_threads_allow(swept):
     (over,) = [s for s in steps if s["rate"] == 32]
     assert not over["passed"]
     assert any(w.startswith("stopped early: served") for w in over["why"]), over["why"]
-    run_summary = json.loads((root / "s" / "steps" / over["run_id"] / "summary.json").read_text())
+    run_summary = json.loads(SweepFolder(root / "s").step_run(over["run_id"]).summary_file.read_text())
     (point,) = [p for p in run_summary["points"] if p["point"] == over["point"]]
     assert point["cut_short"] and point["timing"]["load_s"] < 3.5  # of the 4 s asked for
     assert config["model"]["binding"] == "threads"
     assert config["model"]["ceiling_rps"] == pytest.approx(20.0)
     # every step is an ordinary run folder
     for step in steps:
-        assert (root / "s" / "steps" / step["run_id"] / "summary.json").is_file()
+        assert SweepFolder(root / "s").step_run(step["run_id"]).summary_file.is_file()
     assert "capacity under the SLO" in result.stdout
     assert "recommended for sync io-sleep" in result.stdout
 
 
 def test_the_same_sweep_again_resumes_and_measures_nothing_twice(swept):
     root, _ = swept
-    before = sorted(p.name for p in (root / "s" / "steps").iterdir())
+    before = sorted(p.name for p in SweepFolder(root / "s").steps_dir.iterdir())
     again = sweep(root)
     assert again.returncode == 0, again.stderr
     assert "done before" in again.stdout
-    assert sorted(p.name for p in (root / "s" / "steps").iterdir()) == before
+    assert sorted(p.name for p in SweepFolder(root / "s").steps_dir.iterdir()) == before
 
 
 def test_resuming_with_other_settings_is_refused_in_one_line(swept):

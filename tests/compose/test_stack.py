@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from loadlab import REPO, compose
+from loadlab.results.folder import RunFolder
 from loadlab.stack import procs
 from tests.compose import standins
 from tests.compose.engine import DockerEngine, EngineUnavailable
@@ -135,7 +136,7 @@ def test_make_loadtest_compose_runs_in_the_stack_and_its_data_shows_on_the_dashb
     assert "2 Locust workers" in run.stdout
     folder = REPO / "results" / RUN_ID
     assert f"results copied to results/{RUN_ID}" in run.stdout
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = json.loads(RunFolder(folder).summary_file.read_text())
     assert summary["status"] == "complete"
     assert summary["config"]["locust_workers"] == 2
     points = summary["points"]
@@ -145,7 +146,7 @@ def test_make_loadtest_compose_runs_in_the_stack_and_its_data_shows_on_the_dashb
         assert point["failures"] == 0
         # what Locust sent and what the target counted, both scraped by the run's own Prometheus
         assert point["client_requests"] == point["server_requests"] > 0, point
-    assert (folder / "prometheus").is_dir()  # the run's TSDB came back too: `loadlab prometheus` reopens it
+    assert RunFolder(folder).prometheus_dir.is_dir()  # the run's TSDB came back too: `loadlab prometheus` reopens it
 
     # the stack's Prometheus scraped the run's processes too: every dashboard query has data there
     start = min(p["started_at"] for p in points) - 5

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from loadlab.errors import LoadlabError
+from loadlab.results.folder import RunFolder
 from loadlab.results.point import SCHEMA_VERSION, PhaseTiming, RampStep, RunSummary
 from tests.unit.factories import point
 
@@ -14,7 +15,7 @@ def summary() -> RunSummary:
 
 
 def test_summary_round_trips_through_json(tmp_path):
-    path = tmp_path / "summary.json"
+    path = RunFolder(tmp_path).summary_file
     path.write_text(summary().to_json())
     data = json.loads(path.read_text())
     assert next(iter(data)) == "schema_version" and data["schema_version"] == SCHEMA_VERSION
@@ -44,7 +45,7 @@ def test_derived_verdicts():
 def test_a_summary_of_another_schema_is_one_clear_line(tmp_path, edit, words):
     data = summary().to_dict()
     edit(data)
-    path = tmp_path / "summary.json"
+    path = RunFolder(tmp_path).summary_file
     path.write_text(json.dumps(data))
     with pytest.raises(LoadlabError) as caught:
         RunSummary.read(path)
@@ -54,7 +55,7 @@ def test_a_summary_of_another_schema_is_one_clear_line(tmp_path, edit, words):
 
 
 def test_a_summary_that_is_not_json_or_not_there_is_one_line(tmp_path):
-    bad = tmp_path / "summary.json"
+    bad = RunFolder(tmp_path).summary_file
     bad.write_text("{not json")
     with pytest.raises(LoadlabError, match="not valid JSON"):
         RunSummary.read(bad)
