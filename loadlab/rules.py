@@ -27,7 +27,7 @@ POINT_NAME = (*RUN_LABELS, "name")
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 EVENT_LOOP_LAG_LIMIT_S = 0.1  # a probe that wakes 100 ms late: requests wait that long for the loop
 ALERT_FOR = "5s"
-RUNBOOK = "README.md#alerts"
+RUNBOOK = "docs/dashboards.md#alerts"
 
 # Recording rules: name -> PromQL
 SERVER_RPS = f"point_route:{m.strip_total(m.HTTP_REQUESTS)}:rate{WINDOW}"

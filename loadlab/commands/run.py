@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from loadlab.commands.arguments import duration, number, whole
+from loadlab.contract.scenarios import TARGETS
 from loadlab.errors import LoadlabError
 from loadlab.stack import servers
 
@@ -22,7 +23,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--suite", choices=SUITES, help="a named set of points and settings (make loadtest: claims)")
     p.add_argument("--scenario", action="append", help="scenario name; repeat or comma-separate for several")
-    p.add_argument("--target", choices=(*servers.TARGETS, "both"), help="which targets (default both)")
+    p.add_argument("--target", choices=(*TARGETS, "both"), help="which targets (default both)")
     p.add_argument("--server", choices=servers.SERVERS)
     p.add_argument("--workers", type=whole)
     p.add_argument("--threads", type=whole)
@@ -59,7 +60,7 @@ def config_from(args: argparse.Namespace):
     from loadlab.results.folder import new_run_id
 
     settings = dict(SUITES[args.suite]) if args.suite else {}
-    targets = servers.TARGETS if args.target in (None, "both") else (args.target,)
+    targets = TARGETS if args.target in (None, "both") else (args.target,)
     if args.scenario:
         scenarios = [n.strip() for item in args.scenario for n in item.split(",") if n.strip()]
         settings["points"] = [(name, target) for name in scenarios for target in targets]

@@ -5,20 +5,20 @@ from pathlib import Path
 
 from loadlab.commands.arguments import whole
 from loadlab.contract.ports import TARGET_METRICS_PORT, TARGET_PORT, UPSTREAM_PORT
-from loadlab.contract.settings import Settings
+from loadlab.contract.scenarios import TARGETS
+from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.stack import servers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    threads, db_pool = (Settings.model_fields[name].default for name in ("threads", "db_pool_size"))
     p = sub.add_parser("serve", help="serve a target in the foreground (Ctrl-C stops it and its workers)")
-    p.add_argument("--target", choices=servers.TARGETS, required=True)
+    p.add_argument("--target", choices=TARGETS, required=True)
     p.add_argument("--server", choices=servers.SERVERS, default="uvicorn")
     p.add_argument("--workers", type=whole, default=1)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=whole, default=TARGET_PORT)
-    p.add_argument("--threads", type=whole, default=threads, help=f"anyio thread limiter size ({threads})")
-    p.add_argument("--db-pool", type=whole, default=db_pool, help=f"DB connection pool size per worker ({db_pool})")
+    p.add_argument("--threads", type=whole, default=DEFAULT_THREADS, help=f"thread limiter size ({DEFAULT_THREADS})")
+    p.add_argument("--db-pool", type=whole, default=DEFAULT_DB_POOL, help=f"DB pool per worker ({DEFAULT_DB_POOL})")
     p.add_argument("--loop", choices=servers.LOOPS, default="auto")
     p.add_argument(
         "--metrics-port",

@@ -89,7 +89,7 @@ def main(args: argparse.Namespace) -> int:
 
     procs.sigterm_as_ctrl_c()
     summary = sweep.open()  # a new folder, or the stored sweep: checked before anything starts
-    handler = logging.FileHandler(sweep.folder / "sweep.log")
+    handler = logging.FileHandler(sweep.layout.log_file)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     loggers = [logging.getLogger(name) for name in ("loadlab.sweep", "loadlab.run")]
     for logger in loggers:

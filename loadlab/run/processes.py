@@ -82,7 +82,7 @@ class Processes:
     def start_locust(self, slot: Slot, nice: int = 0) -> subprocess.Popen:
         """Locust for `slot`, held at its gate until `open_gate(slot)`."""
         c, point = self.config, slot.point
-        metrics_dir = self.folder.path / "locust" / f"{point.id}.metrics"
+        metrics_dir = self.folder.locust_metrics_dir(point.id)
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir()
         load = c.load(point)
@@ -115,7 +115,7 @@ class Processes:
         return procs.free_port() if load.processes > 1 else None
 
     def gate(self, slot: Slot) -> Path:
-        return self.folder.path / "locust" / f"{slot.point.id}.start"
+        return self.folder.start_file(slot.point.id)
 
     def waiting_locust(self, slot: Slot, nice: int = 0) -> subprocess.Popen | None:
         """Locust for `slot`, waiting at its gate; None when its workers run apart: they need the one

@@ -34,7 +34,7 @@ from loadlab.errors import LoadlabError
 from loadlab.results.folder import RunFolder
 from loadlab.results.locust_csv import read_per_second, read_percentiles
 from loadlab.results.point import PointResult, RunSummary
-from loadlab.results.sweep import SWEEP_FILE, ConfigResult, SweepSummary
+from loadlab.results.sweep import ConfigResult, SweepFolder, SweepSummary
 from loadlab.tuning.compare import (
     IMPROVED,
     MIN_SAMPLES,
@@ -71,7 +71,7 @@ class Side:
 def open_side(root: Path, name: str) -> Side:
     """A run id under `root` or a path: a sweep when the folder holds sweep.json, else a run."""
     for path in (Path(name), root / name):
-        if (path / SWEEP_FILE).is_file():
+        if SweepFolder.holds_sweep(path):
             return Side(name, path, sweep=SweepSummary.read(path))
     folder = RunFolder.open(root, name)
     return Side(name, folder.path, run=folder.summary())
