@@ -6,8 +6,8 @@ from pathlib import Path
 
 from loadlab import REPO
 from loadlab.contract.ports import TARGET_PORT
-from loadlab.contract.settings import METRICS_HOST_ENV, METRICS_PORT_ENV
 from loadlab.contract.scenarios import TARGETS as TARGETS  # the targets a server serves, named here too
+from loadlab.contract.settings import METRICS_HOST_ENV, METRICS_PORT_ENV
 from loadlab.errors import LoadlabError
 
 SERVERS = ("uvicorn", "uvicorn-workers", "gunicorn-uvicorn", "gunicorn-asgi")
