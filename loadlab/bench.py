@@ -23,7 +23,7 @@ from loadlab.contract.scenarios import SCENARIOS
 from loadlab.errors import LoadlabError
 from loadlab.load.command import LoadSpec, baseline_command, command
 from loadlab.results.locust_csv import read_locust_row
-from loadlab.stack import procs, services
+from loadlab.stack import ports, services
 from loadlab.stack.servers import ServerSpec
 
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
@@ -84,7 +84,7 @@ def instrumentation_overhead(workdir: Path, seconds: float, rounds: int) -> Comp
     with ExitStack() as stack:
         urls = []
         for instrument in ("1", "0"):
-            spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=procs.free_port())
+            spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=ports.free_port())
             log = workdir / f"target-instrument-{instrument}.log"
             service = services.start_target(spec, log, env={"LOADLAB_INSTRUMENT": instrument})
             stack.callback(service.stop)
@@ -119,9 +119,9 @@ def locust_rps(
         seconds + warmup,
         warmup_s=warmup,
         csv_prefix=prefix,
-        prometheus_port=procs.free_port(),  # the exporter serves, as in a run (nothing scrapes it here)
+        prometheus_port=ports.free_port(),  # the exporter serves, as in a run (nothing scrapes it here)
         stop_timeout_s=10,
-        master_port=procs.free_port() if processes > 1 else None,
+        master_port=ports.free_port() if processes > 1 else None,
     )
     return _locust_rps(cmd, prefix, SCENARIOS[scenario].route, seconds + warmup + 90)
 
@@ -136,7 +136,7 @@ def baseline_rps(url: str, users: int, seconds: float, workdir: Path, warmup: fl
 def suite_cost(workdir: Path, seconds: float, rounds: int, users: int = 64) -> Comparison:
     """What the suite adds to Locust (exporter, warm-up, drain, scenario users) against a plain
     FastHttpUser locustfile, at saturation on the same /hello target, alternating rounds."""
-    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=procs.free_port())
+    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=ports.free_port())
     service = services.start_target(spec, workdir / "target-suite-cost.log")
     try:
         wrk(spec.url + routes.HELLO, 2)
@@ -159,7 +159,7 @@ def suite_cost(workdir: Path, seconds: float, rounds: int, users: int = 64) -> C
 
 def locust_vs_wrk(workdir: Path, seconds: float, rounds: int, processes: int = 1) -> Comparison:
     """The generator's own ceiling: Locust vs wrk against the same /hello target at saturation."""
-    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=procs.free_port())
+    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=ports.free_port())
     service = services.start_target(spec, workdir / "target-hello.log")
     try:
         wrk(spec.url + routes.HELLO, 2)
@@ -182,7 +182,7 @@ def locust_vs_wrk(workdir: Path, seconds: float, rounds: int, processes: int = 1
 
 def sleep_efficiency(workdir: Path, seconds: float, rounds: int, users: int = 100) -> Comparison:
     """Closed model on /io/sleep?ms=100: measured rps against the ideal U / 0.1 s."""
-    spec = ServerSpec("async", "uvicorn-workers", workers=2, port=procs.free_port())
+    spec = ServerSpec("async", "uvicorn-workers", workers=2, port=ports.free_port())
     service = services.start_target(spec, workdir / "target-sleep.log")
     try:
         measured = [locust_rps(spec.url, "io-sleep", users, seconds, workdir) for _ in range(rounds)]

@@ -14,7 +14,7 @@ from pathlib import Path
 from loadlab import REPO
 from loadlab.errors import USAGE, LoadlabError
 from loadlab.results.folder import RunFolder, new_run_id
-from loadlab.stack import procs
+from loadlab.stack import ports
 
 CONTAINER_RESULTS = "/app/results"
 NO_ENGINE = (
@@ -89,7 +89,7 @@ def up(workers: int, without_grafana: bool = False) -> None:
     if not _running("prometheus"):  # the stack's own containers hold these ports when it is up
         for name, default, what in PORTS[1 if without_grafana else 0 :]:
             port = _port(name, default)
-            if not procs.port_is_free("127.0.0.1", port):
+            if not ports.port_is_free("127.0.0.1", port):
                 raise LoadlabError(f"port {port} on 127.0.0.1 ({what}) is taken; set {name} in .env to another", USAGE)
     services = []
     if without_grafana:  # named services only: Grafana's image is not even looked for

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadlab.stack import procs
+from loadlab.stack import ports, procs
 
 LOADLAB = [sys.executable, "-m", "loadlab"]
 START_TIMEOUT_S = 60
@@ -65,7 +65,7 @@ def serve(
     *extra: str,
     env: dict[str, str] | None = None,
 ) -> Iterator[Running]:
-    port = procs.free_port()
+    port = ports.free_port()
     args = ["serve", "--target", target, "--server", server, "--workers", str(workers), "--port", str(port), *extra]
     with running(args, "/metrics", tmp_path / f"serve-{target}-{server}-{port}.log", env) as server_:
         yield server_
@@ -73,7 +73,7 @@ def serve(
 
 @contextmanager
 def serve_upstream(tmp_path: Path) -> Iterator[Running]:
-    port = procs.free_port()
+    port = ports.free_port()
     with running(["serve-upstream", "--port", str(port)], "/healthz", tmp_path / f"upstream-{port}.log") as up:
         yield up
 

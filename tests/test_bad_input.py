@@ -13,7 +13,7 @@ import pytest
 
 from loadlab import REPO
 from loadlab.contract import routes
-from loadlab.stack import procs
+from loadlab.stack import ports
 from tests.helpers import LOADLAB, serve
 
 
@@ -43,7 +43,7 @@ def assert_one_line_usage_error(result: subprocess.CompletedProcess, *words: str
     ],
 )
 def test_serve_rejects_bad_arguments(args, words):
-    assert_one_line_usage_error(run_cli("serve", "--target", "async", "--port", str(procs.free_port()), *args), *words)
+    assert_one_line_usage_error(run_cli("serve", "--target", "async", "--port", str(ports.free_port()), *args), *words)
 
 
 def test_serve_rejects_a_port_in_use():
@@ -55,8 +55,8 @@ def test_serve_rejects_a_port_in_use():
 
 
 def test_serve_rejects_an_unreachable_database():
-    dead = f"postgresql://postgres:secret@127.0.0.1:{procs.free_port()}/postgres"
-    result = run_cli("serve", "--target", "sync", "--port", str(procs.free_port()), env={"LOADLAB_DATABASE_URL": dead})
+    dead = f"postgresql://postgres:secret@127.0.0.1:{ports.free_port()}/postgres"
+    result = run_cli("serve", "--target", "sync", "--port", str(ports.free_port()), env={"LOADLAB_DATABASE_URL": dead})
     assert_one_line_usage_error(result, "cannot reach PostgreSQL", "LOADLAB_DATABASE_URL")
     assert "secret" not in result.stderr
 
@@ -83,7 +83,7 @@ class TcpRelay:
     """A real TCP relay to PostgreSQL that the test can cut, as if the database went down."""
 
     def __init__(self, upstream_port: int = 5432) -> None:
-        self.port = procs.free_port()
+        self.port = ports.free_port()
         self.upstream_port = upstream_port
         self.loop = asyncio.new_event_loop()
         self.writers: set[asyncio.StreamWriter] = set()
@@ -146,7 +146,7 @@ def test_database_down_gives_503_and_the_other_routes_keep_serving(tmp_path, tar
 
 @pytest.mark.parametrize("target", ["sync", "async"])
 def test_upstream_down_gives_502_and_health_names_it(tmp_path, target):
-    env = {"LOADLAB_UPSTREAM_URL": f"http://127.0.0.1:{procs.free_port()}"}
+    env = {"LOADLAB_UPSTREAM_URL": f"http://127.0.0.1:{ports.free_port()}"}
     with serve(tmp_path, target, env=env) as srv:
         response = httpx.get(srv.url + "/io/http?ms=10", timeout=10)
         assert response.status_code == 502

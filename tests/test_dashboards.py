@@ -20,7 +20,7 @@ import pytest
 from loadlab import REPO, rules
 from loadlab.dashboards import dashboards, panel_queries
 from loadlab.results.folder import RunFolder
-from loadlab.stack import procs
+from loadlab.stack import ports, procs
 from tests.dashboard_queries import UndefinedVariable, empty_panels, queries, substitute
 from tests.helpers import LOADLAB, wait_http
 
@@ -45,7 +45,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     assert f"loadlab prometheus {RUN_ID}" in run.stdout  # the run says how to serve its data again
     summary = json.loads(RunFolder(root / RUN_ID).summary_file.read_text())
     summary["run_folder"] = str(root / RUN_ID)
-    port = procs.free_port()
+    port = ports.free_port()
     log = root / "reopen.log"
     proc = procs.start([*LOADLAB, "prometheus", RUN_ID, "--results", str(root), "--port", str(port)], log=log)
     try:

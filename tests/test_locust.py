@@ -23,7 +23,7 @@ from loadlab.contract import metrics as m
 from loadlab.contract.scenarios import SCENARIOS
 from loadlab.load.command import LoadSpec, command
 from loadlab.results.locust_csv import read_history, read_locust_row
-from loadlab.stack import procs
+from loadlab.stack import ports, procs
 from tests.helpers import Running, scrape, series, serve, total
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,9 +104,9 @@ def locust(
     exporter on a free port and its INFO lines in its log."""
     metrics_dir = tmp_path / "locust-metrics"
     metrics_dir.mkdir()
-    port = procs.free_port()
+    port = ports.free_port()
     csv_prefix = tmp_path / "locust"
-    master_port = procs.free_port() if load.processes > 1 else None
+    master_port = ports.free_port() if load.processes > 1 else None
     cmd = command(
         load,
         host,

@@ -17,7 +17,7 @@ import pytest
 
 from loadlab.contract import metrics as m
 from loadlab.contract import routes
-from loadlab.stack import procs, services
+from loadlab.stack import ports, services
 from loadlab.stack.prometheus import TARGETS_JOB, Prometheus, ScrapeTarget
 from loadlab.stack.servers import ServerSpec
 from tests.helpers import LOADLAB, concurrently, scrape, series, serve, total
@@ -33,8 +33,8 @@ BLOCKING = f"{routes.BLOCKING_SLEEP}?ms=100"
 
 @contextmanager
 def target(tmp_path: Path, server: str, workers: int) -> Iterator[ServerSpec]:
-    port = procs.free_port()
-    spec = ServerSpec("async", server, workers, port=port, metrics_port=procs.free_port(preferred=port + 1))
+    port = ports.free_port()
+    spec = ServerSpec("async", server, workers, port=port, metrics_port=ports.free_port(preferred=port + 1))
     service = services.start_target(spec, tmp_path / f"{server}.log")
     try:
         yield spec
@@ -161,7 +161,7 @@ def test_every_worker_serves_the_metrics_port_and_counts_survive_a_sigkilled_wor
 
 
 def test_loadlab_serve_metrics_port_and_a_second_server_refused_on_it(tmp_path):
-    metrics_port = procs.free_port()
+    metrics_port = ports.free_port()
     with serve(tmp_path, "async", "uvicorn-workers", 2, "--metrics-port", str(metrics_port)) as srv:
         concurrently(srv.url + routes.HELLO, 20)
         url = f"http://127.0.0.1:{metrics_port}"
@@ -169,7 +169,7 @@ def test_loadlab_serve_metrics_port_and_a_second_server_refused_on_it(tmp_path):
         assert total(scrape(url), m.WORKERS) == 2
         assert httpx.get(url + "/other", timeout=5).status_code == 404
         # The workers share the port (SO_REUSEPORT): a second server must not silently share it too.
-        args = ["serve", "--target", "sync", "--port", str(procs.free_port()), "--metrics-port", str(metrics_port)]
+        args = ["serve", "--target", "sync", "--port", str(ports.free_port()), "--metrics-port", str(metrics_port)]
         second = subprocess.run([*LOADLAB, *args], capture_output=True, text=True, timeout=60)
         assert second.returncode != 0
         assert f"port {metrics_port} on 127.0.0.1 is already in use; pick another with --metrics-port" in second.stderr

@@ -11,7 +11,7 @@ import pytest
 
 from loadlab.contract.settings import DATABASE_URL_ENV
 from loadlab.results.sweep import ConfigResult, Configuration, SweepStep, SweepSummary
-from loadlab.stack import procs
+from loadlab.stack import ports
 from loadlab.stack.postgres import PrivatePostgres
 from loadlab.tuning import analysis, model
 from loadlab.tuning.sweep import postgres_max_connections
@@ -62,7 +62,7 @@ def test_the_sweeps_model_uses_the_servers_figure(private, monkeypatch):
 
 
 def test_where_no_server_answers_the_figure_is_unknown_and_said_to_be_assumed(monkeypatch):
-    nobody = f"postgresql://postgres@127.0.0.1:{procs.free_port()}/postgres"
+    nobody = f"postgresql://postgres@127.0.0.1:{ports.free_port()}/postgres"
     assert model.max_connections(nobody, timeout=1) is None
     monkeypatch.setenv(DATABASE_URL_ENV, nobody)
     asked = postgres_max_connections()

@@ -16,8 +16,9 @@ import psycopg
 import pytest
 
 from loadlab.errors import USAGE, LoadlabError
-from loadlab.stack import procs
-from loadlab.stack.postgres import INSTALL_HINT, PrivatePostgres, answers, find_server_bin
+from loadlab.stack import ports, procs
+from loadlab.stack.postgres import PrivatePostgres, answers
+from loadlab.stack.postgres_cluster import INSTALL_HINT, find_server_bin
 
 AS_ROOT = os.geteuid() == 0
 root_only = pytest.mark.skipif(not AS_ROOT, reason="switching users needs root")
@@ -80,19 +81,19 @@ def test_stop_after_the_server_was_killed(directory: Path) -> None:
 
 def test_no_tcp_and_no_other_user_gets_in(directory: Path) -> None:
     # Trust on 127.0.0.1 made every local user a superuser: a run's database must admit only the run's user.
-    port = procs.free_port()  # not 5432, where the system PostgreSQL may listen
+    port = ports.free_port()  # not 5432, where the system PostgreSQL may listen
     with PrivatePostgres(directory, port) as pg:
         cluster = {p.pid for p in pg.processes()}
         listening = [c for c in psutil.net_connections("inet") if c.pid in cluster]
         assert listening == []  # no TCP (nor UDP) socket at all
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2).close()
-        assert stat.S_IMODE(pg.directory.stat().st_mode) == 0o700
+        assert stat.S_IMODE(pg.cluster.directory.stat().st_mode) == 0o700
         with psycopg.connect(pg.url) as conn:  # the run's user (here, whoever runs the tests) gets in
             assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
         if AS_ROOT:  # another user, through the socket and through TCP: refused both ways
             for url in (pg.url, f"postgresql://postgres@127.0.0.1:{port}/postgres"):
-                code, output = _psql_as("nobody", pg.bin / "psql", url, directory)
+                code, output = _psql_as("nobody", pg.cluster.bin / "psql", url, directory)
                 assert code != 0 and "FATAL" not in output, output  # refused before PostgreSQL saw it
                 assert "Permission denied" in output or "Connection refused" in output, output
 

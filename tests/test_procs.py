@@ -1,4 +1,4 @@
-"""Process groups with real processes: what `procs.stop` waits for; ports that concurrent runs pick."""
+"""Process groups with real processes: what `procs.stop` waits for; ports that concurrent runs pick (`ports`)."""
 
 import contextlib
 import signal
@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from loadlab.errors import USAGE, LoadlabError
-from loadlab.stack import procs
+from loadlab.stack import ports, procs
 
 
 def test_a_group_whose_processes_have_all_exited_is_not_alive_though_not_yet_reaped():
@@ -34,8 +34,8 @@ def _is_zombie(pid: int) -> bool:
 # --- ports: two runs picking at the same moment must not get the same ones ---
 
 _PICK = (
-    "import sys\nfrom loadlab.stack import procs\n"
-    "print(' '.join(map(str, procs.free_ports(int(sys.argv[1])))), flush=True)\nsys.stdin.read()"
+    "import sys\nfrom loadlab.stack import ports\n"
+    "print(' '.join(map(str, ports.free_ports(int(sys.argv[1])))), flush=True)\nsys.stdin.read()"
 )
 
 
@@ -50,19 +50,19 @@ def test_ports_picked_by_another_process_and_not_yet_bound_are_not_handed_out_ag
     other = _picker(3)
     with other:
         theirs = [int(port) for port in other.stdout.readline().split()]
-        assert len(theirs) == 3 and all(procs.port_is_free("127.0.0.1", port) for port in theirs)  # nothing bound yet
-        ours = procs.free_ports(3, first=theirs[0])
+        assert len(theirs) == 3 and all(ports.port_is_free("127.0.0.1", port) for port in theirs)  # nothing bound yet
+        ours = ports.free_ports(3, first=theirs[0])
         try:
             assert not set(ours) & set(theirs)
         finally:
-            procs.release(ours)
+            ports.release(ours)
         other.stdin.close()  # that process exits: the kernel drops its locks
         assert other.wait(10) == 0
-    again = procs.free_ports(3, first=theirs[0])
+    again = ports.free_ports(3, first=theirs[0])
     try:
         assert again == theirs
     finally:
-        procs.release(again)
+        ports.release(again)
 
 
 def test_processes_picking_ports_at_the_same_moment_get_different_ones():
@@ -76,11 +76,11 @@ def test_processes_picking_ports_at_the_same_moment_get_different_ones():
 
 
 def test_a_port_released_is_handed_out_again_and_a_preferred_port_once_only():
-    (port,) = procs.free_ports(1)
-    assert procs.free_port(preferred=port) != port  # we hold it already
-    procs.release([port])
-    assert procs.free_port(preferred=port) == port
-    procs.release([port])
+    (port,) = ports.free_ports(1)
+    assert ports.free_port(preferred=port) != port  # we hold it already
+    ports.release([port])
+    assert ports.free_port(preferred=port) == port
+    ports.release([port])
 
 
 def test_a_port_that_must_be_this_one_is_refused_naming_who_listens_on_it():
@@ -89,7 +89,7 @@ def test_a_port_that_must_be_this_one_is_refused_naming_who_listens_on_it():
         port = int(holder.stdout.readline())
         try:
             with pytest.raises(LoadlabError) as info:
-                procs.claim("127.0.0.1", port, "Locust's master port")
+                ports.claim("127.0.0.1", port, "Locust's master port")
             message = str(info.value)
             assert "\n" not in message and info.value.status == USAGE
             assert f"port {port} on 127.0.0.1 (Locust's master port) is taken: pid {holder.pid} (" in message
@@ -97,8 +97,8 @@ def test_a_port_that_must_be_this_one_is_refused_naming_who_listens_on_it():
         finally:
             holder.stdin.close()
             holder.wait(10)
-    procs.claim("127.0.0.1", port, "Locust's master port")  # free again: taken at once
-    procs.release([port])
+    ports.claim("127.0.0.1", port, "Locust's master port")  # free again: taken at once
+    ports.release([port])
 
 
 _LISTEN = (

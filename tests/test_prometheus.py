@@ -12,7 +12,7 @@ import pytest
 
 from loadlab.contract.metrics import HTTP_REQUESTS, RUN_LABELS
 from loadlab.errors import LoadlabError
-from loadlab.stack import procs
+from loadlab.stack import ports, procs
 from loadlab.stack.prometheus import (
     INSTALL_HINT,
     SELF_JOB,
@@ -83,7 +83,7 @@ def test_counts_every_request_with_the_run_labels(tmp_path: Path, served_target:
 
     assert not prom.running
     assert not procs.group_alive(pid)
-    assert procs.port_is_free("127.0.0.1", prom.port)
+    assert ports.port_is_free("127.0.0.1", prom.port)
     assert (tmp_path / "prometheus" / "data" / "wal").is_dir()
 
 

@@ -16,7 +16,7 @@ import pytest
 from loadlab import queries
 from loadlab.load.command import worker_command
 from loadlab.results.folder import RunFolder
-from loadlab.stack import procs
+from loadlab.stack import ports, procs
 from loadlab.stack.prometheus import Prometheus
 from tests.helpers import LOADLAB
 
@@ -85,7 +85,7 @@ def test_closed_run_counts_agree_on_both_sides_and_results_are_complete(tmp_path
 
 def assert_every_query_answers(prometheus_dir: Path, points: list[dict]) -> None:
     """Each PromQL builder of loadlab.queries returns data from the run's own TSDB, reopened."""
-    with Prometheus(prometheus_dir, port=procs.free_port(), scrape=False) as prom:
+    with Prometheus(prometheus_dir, port=ports.free_port(), scrape=False) as prom:
         for e in points:
             sel = queries.selector(run_id="closed", target=e["target"], scenario=e["scenario"])
             whole, at = f"{math.ceil(e['ended_at'] - e['started_at']) + 15}s", e["ended_at"] + 5
@@ -284,7 +284,7 @@ def test_a_target_that_dies_mid_run_ends_the_run_clearly(tmp_path):
 
 
 def test_a_target_that_cannot_start_ends_the_run_with_its_reason(tmp_path):
-    dead_db = f"postgresql://postgres@127.0.0.1:{procs.free_port()}/postgres"
+    dead_db = f"postgresql://postgres@127.0.0.1:{ports.free_port()}/postgres"
     result = loadlab_run(
         tmp_path, "nodb", "--scenario", "io-db", "--target", "sync", *SHORT, env={"LOADLAB_DATABASE_URL": dead_db}
     )
@@ -315,7 +315,7 @@ def test_a_run_starts_its_own_postgresql_when_none_answers_and_removes_it(tmp_pa
         "--duration",
         "2",
         *SHORT,
-        env={"PGPORT": str(procs.free_port())},
+        env={"PGPORT": str(ports.free_port())},
         unset=("LOADLAB_DATABASE_URL",),
     )
     assert result.returncode == 0, result.stderr + result.stdout

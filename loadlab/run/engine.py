@@ -39,7 +39,7 @@ from loadlab.run.collect import Collector
 from loadlab.run.drive import Driver, check_health
 from loadlab.run.processes import EARLY_NICE, Pair, Processes, Upcoming
 from loadlab.run.slots import Slot, slots
-from loadlab.stack import database, procs, servers, services
+from loadlab.stack import database, ports, procs, servers, services
 from loadlab.stack.placement import MASTER_PORT, Placement
 from loadlab.stack.prometheus import Prometheus, find_binary
 from loadlab.stack.servers import ServerSpec
@@ -80,7 +80,7 @@ class Run:
             self.env[DATABASE_URL_ENV] = database_url
             self.progress.note(f"loadlab: {why}")
             log.info(why)
-        self.upstream = services.start_upstream(procs.free_port(), self.folder.log("upstream"))
+        self.upstream = services.start_upstream(ports.free_port(), self.folder.log("upstream"))
         self.stack.callback(self.upstream.stop)
         self.env[UPSTREAM_URL_ENV] = self.upstream.url
         self.driver = Driver(c, self.folder, self.prometheus, self.progress, self.processes)
@@ -215,9 +215,9 @@ def run(config: RunConfig, next_rate: NextRate | None = None, steps: int = 0) ->
     limits = slo.load(Path(config.slo_file))
     servers.check(ServerSpec("sync", config.server, config.workers), config.threads, config.db_pool)
     find_binary()
-    held_before = procs.held()  # every port this run takes (its own and its processes') is handed back at its end
+    held_before = ports.held()  # every port this run takes (its own and its processes') is handed back at its end
     if config.locust_workers:  # the one port the workers started apart know: this run's, or refused now
-        procs.claim(Placement.from_env().bind, MASTER_PORT, "Locust's master port, which its workers know")
+        ports.claim(Placement.from_env().bind, MASTER_PORT, "Locust's master port, which its workers know")
     folder = RunFolder.create(Path(config.results_root), config.run_id)
     folder.write_config(asdict(config))
     handler = logging.FileHandler(folder.log("run"))
@@ -246,5 +246,5 @@ def run(config: RunConfig, next_rate: NextRate | None = None, steps: int = 0) ->
     finally:
         run_log.removeHandler(handler)
         handler.close()
-        procs.release(procs.held() - held_before)
+        ports.release(ports.held() - held_before)
     return folder, run_.summary

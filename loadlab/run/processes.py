@@ -19,7 +19,7 @@ from loadlab.config.run_config import RunConfig
 from loadlab.load.command import LoadSpec, command
 from loadlab.results.folder import RunFolder, write_text
 from loadlab.run.slots import Slot
-from loadlab.stack import procs, services
+from loadlab.stack import ports, procs, services
 from loadlab.stack.placement import MASTER_PORT, Placement
 
 LINGER_S = 5.0  # at most: Locust serves its final counts until Prometheus has scraped them (about 1 s)
@@ -112,7 +112,7 @@ class Processes:
         (or this point's and the next's Locust, started early) never clash on Locust's default."""
         if load.workers:
             return MASTER_PORT
-        return procs.free_port() if load.processes > 1 else None
+        return ports.free_port() if load.processes > 1 else None
 
     def gate(self, slot: Slot) -> Path:
         return self.folder.start_file(slot.point.id)

@@ -4,7 +4,7 @@ told every scrape target at once, so each is scraped from the moment its process
 from dataclasses import dataclass
 
 from loadlab.config.run_config import Point, RunConfig, run_label
-from loadlab.stack import procs
+from loadlab.stack import ports
 from loadlab.stack.placement import Placement
 from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, ScrapeTarget
 from loadlab.stack.servers import ServerSpec
@@ -44,7 +44,7 @@ class Slot:
 
 
 def slots(config: RunConfig, run_id: str, points: list[Point], placement: Placement) -> list[Slot]:
-    ports = procs.free_ports(3 * len(points))  # each point's target, its metrics, its Locust
+    picked = ports.free_ports(3 * len(points))  # each point's target, its metrics, its Locust
     return [
         Slot(
             point,
@@ -54,11 +54,11 @@ def slots(config: RunConfig, run_id: str, points: list[Point], placement: Placem
                 config.server,
                 config.workers,
                 host=placement.bind,
-                port=ports[3 * i],
+                port=picked[3 * i],
                 loop=config.loop,
-                metrics_port=ports[3 * i + 1],
+                metrics_port=picked[3 * i + 1],
             ),
-            ports[3 * i + 2],
+            picked[3 * i + 2],
             {
                 "run_id": run_label(run_id, point.id),
                 "target": point.target,

@@ -27,7 +27,7 @@ import httpx
 from loadlab import REPO
 from loadlab.contract.metrics import LOCUST_JOB, RUN_LABELS, TARGETS_JOB
 from loadlab.errors import FAILED, LoadlabError
-from loadlab.stack import procs
+from loadlab.stack import ports, procs
 from loadlab.stack.prometheus_api import POLL_S, PrometheusAPI
 
 TEMPLATE = REPO / "prometheus" / "prometheus.yml.tmpl"
@@ -166,13 +166,13 @@ class Prometheus(PrometheusAPI):
             raise LoadlabError("Prometheus is already started", FAILED)
         if not self.scrape and not (self.data_dir.is_dir() and any(self.data_dir.iterdir())):
             raise LoadlabError(f"no Prometheus data to reopen in {self.data_dir}")
-        if self.port is not None and not procs.port_is_free(HOST, self.port):
+        if self.port is not None and not ports.port_is_free(HOST, self.port):
             raise LoadlabError(f"port {self.port} on {HOST} is already in use; pick another port for Prometheus")
         self._take_lock()
         try:
             if self.port is None:
-                self.port = procs.free_port(HOST, preferred=PREFERRED_PORT)
-            elif not procs.port_is_free(HOST, self.port):
+                self.port = ports.free_port(HOST, preferred=PREFERRED_PORT)
+            elif not ports.port_is_free(HOST, self.port):
                 raise LoadlabError(f"port {self.port} on {HOST} is already in use; pick another port for Prometheus")
             if self.scrape:
                 self.config_file.write_text(render_config(self.address, self.targets_file))

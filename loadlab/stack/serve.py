@@ -16,7 +16,7 @@ from pathlib import Path
 
 from loadlab.contract.settings import Settings
 from loadlab.errors import FAILED, USAGE, LoadlabError
-from loadlab.stack import database, procs
+from loadlab.stack import database, ports, procs
 from loadlab.stack.servers import ServerSpec, check, server_command, target_env, upstream_command
 
 WAIT_POLL_S = 0.05
@@ -25,7 +25,7 @@ WAIT_POLL_S = 0.05
 def check_port(host: str, port: int, option: str = "--port") -> None:
     if not 0 < port < 65536:
         raise LoadlabError(f"{option} must be from 1 to 65535, got {port}")
-    if not procs.port_is_free(host, port):
+    if not ports.port_is_free(host, port):
         raise LoadlabError(f"port {port} on {host} is already in use; pick another with {option}")
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from loadlab import REPO, compose
 from loadlab.results.folder import RunFolder
-from loadlab.stack import procs
+from loadlab.stack import ports
 from tests.compose import standins
 from tests.compose.engine import DockerEngine, EngineUnavailable
 from tests.dashboard_queries import empty_panels
@@ -84,7 +84,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "COMPOSE_PROJECT_NAME": "loadlab-test",
                 "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
                 "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(16),
-                **{name: str(procs.free_port()) for name in PORT_VARIABLES},
+                **{name: str(ports.free_port()) for name in PORT_VARIABLES},
             }
             stack = Stack(engine, env)
             stack.timings["engine and stand-ins"] = time.monotonic() - started
