@@ -12,8 +12,9 @@ import pwd
 import resource
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -81,6 +82,30 @@ def _as_user(user: str) -> Callable[[], None]:
     return child
 
 
+_cpus = threading.local()  # .cpus: the CPUs the processes this thread starts run on (None: any)
+
+
+@contextlib.contextmanager
+def on_cpus(cpus: Collection[int] | None) -> Iterator[None]:
+    """Inside the block, every process `start` starts from this thread runs on `cpus` only, and so
+    does every process and thread it starts (they inherit the affinity): it is set in the child
+    before exec. None: wherever this process may run."""
+    previous = getattr(_cpus, "cpus", None)
+    _cpus.cpus = frozenset(cpus) if cpus is not None else None
+    try:
+        yield
+    finally:
+        _cpus.cpus = previous
+
+
+def _pinned(preexec: Callable[[], None], cpus: frozenset[int]) -> Callable[[], None]:
+    def child() -> None:
+        os.sched_setaffinity(0, cpus)
+        preexec()
+
+    return child
+
+
 def start(
     cmd: Sequence[str],
     *,
@@ -94,10 +119,13 @@ def start(
 
     With `user`, the process runs as that user (with its groups): that needs root, unless it is us.
     With `nice`, it (and every process it starts) runs at that lower priority until told otherwise.
+    Inside `on_cpus(cpus)`, it (and every process it starts) runs on those CPUs only.
     """
     if user is not None and nice:
         raise ValueError("start: give user or nice, not both")
     preexec = _as_user(user) if user is not None else _die_with_parent_at(nice) if nice else _die_with_parent
+    if (cpus := getattr(_cpus, "cpus", None)) is not None:
+        preexec = _pinned(preexec, cpus)
     out: IO | None = open(log, "ab") if log else None  # noqa: SIM115 - closed once the child has it
     try:
         return subprocess.Popen(
