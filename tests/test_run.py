@@ -36,6 +36,21 @@ def summary(tmp_path: Path, run_id: str) -> dict:
     return json.loads(RunFolder(tmp_path / run_id).summary_file.read_text())
 
 
+def test_repeated_points_run_interleaved_each_counted_exactly_and_print_medians_with_intervals(tmp_path):
+    result = loadlab_run(
+        tmp_path, "rep", "--scenario", "io-sleep", "--users", "5", "--duration", "2s", "--repeat", "2", *SHORT
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    s = summary(tmp_path, "rep")
+    # interleaved: both targets once, then both again; each repetition its own series, counted exactly
+    assert [e["point"] for e in s["points"]] == [f"{t}-io-sleep-r{n}" for n in (1, 2) for t in ("sync", "async")]
+    for e in s["points"]:
+        assert e["requests"] > 0 and e["requests"] == e["client_requests"] == e["server_requests"], e
+    assert [(g["point"], g["repetitions"]) for g in s["repeated"]] == [("sync-io-sleep", 2), ("async-io-sleep", 2)]
+    assert "Repeated points: median [lowest–highest]" in result.stdout
+    assert "50 % confidence at 2 repetitions" in result.stdout
+
+
 def test_closed_run_counts_agree_on_both_sides_and_results_are_complete(tmp_path):
     result = loadlab_run(
         tmp_path, "closed", "--scenario", "io-sleep,blocking-sleep", "--users", "10", "--duration", "4s", *SHORT

@@ -7,7 +7,7 @@ from pathlib import Path
 from loadlab.commands.arguments import duration, number, whole
 from loadlab.contract.scenarios import TARGETS
 from loadlab.errors import LoadlabError
-from loadlab.stack import servers
+from loadlab.stack import pinning, servers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +47,15 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--step-users", dest="step_users", type=whole, help="ramp: users added per step")
     p.add_argument("--step-seconds", dest="step_seconds", type=duration, help="ramp: how long each step lasts (10s)")
+    p.add_argument(
+        "--pin",
+        choices=pinning.CHOICES,
+        help="generator and target on separate CPUs, half each (default auto: on with 4 CPUs or more)",
+    )
     p.add_argument("--slo", dest="slo_file", help="SLO file (default slo.toml)")
+    p.add_argument(
+        "--repeat", type=whole, help="measure every point this many times, interleaved; prints medians and intervals"
+    )
     p.add_argument("--run-id", dest="run_id", help="name of the results folder (default: the time)")
     p.add_argument("--results", dest="results_root", help="where results go (default results/)")
 
@@ -85,9 +93,11 @@ def config_from(args: argparse.Namespace):
         locust_workers=args.locust_workers,
         step_users=args.step_users,
         step_seconds=args.step_seconds,
+        pin=args.pin,
         slo_file=args.slo_file,
         run_id=args.run_id or settings.get("run_id") or new_run_id(),
         results_root=args.results_root,
+        repeat=args.repeat,
     )
     settings.update({name: value for name, value in options.items() if value is not None})
     return RunConfig(**settings, suite=args.suite)

@@ -1,7 +1,7 @@
 """A run's settings and the points it measures, validated before anything starts."""
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from loadlab.contract.scenarios import SCENARIOS, Scenario
@@ -30,10 +30,13 @@ class RunConfig:
     locust_workers: int = 0  # Locust workers started apart, e.g. the compose stack's (0: none)
     step_users: int = 10
     step_seconds: float = 5
+    pin: str = "auto"  # generator and target on separate CPUs: auto, on, off (loadlab.stack.pinning)
+    cpus: dict[str, list[int]] = field(default_factory=dict)  # as pinned at the run's start ({}: not pinned)
     slo_file: str = str(slo.DEFAULT_FILE)
     run_id: str = ""
     results_root: str = "results"
     suite: str | None = None
+    repeat: int = 1  # every point measured this many times, interleaved (A B C A B C)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def load(self, point: "Point") -> LoadSpec:
@@ -63,17 +66,23 @@ class Point:
     users: int | None = None  # None: the run's --users
     rate: float | None = None  # open model: None for the run's --rate (a capacity search sets each step's)
     step: int | None = None  # the same point measured again at another rate (loadlab sweep): 1, 2, ...
+    repeat: int | None = None  # the same point measured again as it was (--repeat N): 1 .. N
 
     @property
     def id(self) -> str:
-        return f"{self.target}-{self.scenario.name}" + (f"-s{self.step}" if self.step else "")
+        return (
+            f"{self.target}-{self.scenario.name}"
+            + (f"-s{self.step}" if self.step else "")
+            + (f"-r{self.repeat}" if self.repeat else "")
+        )
 
 
 def run_label(run_id: str, point_id: str) -> str:
     """The `run_id` label of a point's series: a capacity search's step n (point id `...-s<n>`, see
-    Point.id) has its own, `<run_id>-s<n>`, so the steps of one run stay apart."""
-    found = re.search(r"-s(\d+)$", point_id)
-    return f"{run_id}-s{found.group(1)}" if found else run_id
+    Point.id) has its own, `<run_id>-s<n>`, and a repetition its own, `<run_id>-r<n>`, so that the
+    steps and repetitions of one run stay apart."""
+    found = re.search(r"-([sr])(\d+)$", point_id)
+    return f"{run_id}-{found.group(1)}{found.group(2)}" if found else run_id
 
 
 def plan(config: RunConfig) -> list[Point]:
@@ -92,4 +101,9 @@ def plan(config: RunConfig) -> list[Point]:
         raise LoadlabError(f"unknown load model {config.model!r}; valid: {', '.join(MODELS)}")
     if config.duration_s < 1 or config.warmup_s < 0 or config.users < 1 or config.rate <= 0:
         raise LoadlabError("--duration must be at least 1s and --warmup at least 0; --users at least 1, --rate above 0")
-    return points
+    if config.repeat < 1:
+        raise LoadlabError(f"--repeat must be at least 1, got {config.repeat}")
+    if config.repeat == 1:
+        return points
+    # interleaved, A B C A B C: a drift of the machine's speed spreads over every point alike
+    return [replace(p, repeat=r) for r in range(1, config.repeat + 1) for p in points]

@@ -9,6 +9,7 @@ from rich.table import Table
 from loadlab.judge import trust
 from loadlab.judge.claims import verdicts
 from loadlab.results.point import PointResult, RunSummary
+from loadlab.results.repeats import Repeated, Spread, confidence, repeated, typical
 
 WIDE = 220  # off a terminal (CI logs, pipes) the table keeps its lines whole instead of wrapping at 80
 
@@ -29,7 +30,7 @@ def _load(r: PointResult) -> str:
 
 COLUMNS: tuple[tuple[str, Callable[[PointResult], str]], ...] = (
     ("target", lambda r: r.target),
-    ("scenario", lambda r: r.scenario),
+    ("scenario", lambda r: r.scenario + (f" #{r.repeat}" if r.repeat else "")),
     ("server", lambda r: f"{r.server} x{r.workers}"),
     ("load", _load),
     ("requests", lambda r: str(r.requests)),
@@ -85,6 +86,27 @@ def notes(results: list[PointResult]) -> list[str]:
     return lines
 
 
+REPEATED_FIGURES = (("rps", "rps", "{:.1f}"), ("p50 ms", "p50_ms", "{:.0f}"), ("p95 ms", "p95_ms", "{:.0f}"))
+REPEATED_FIGURES += (("p99 ms", "p99_ms", "{:.0f}"), ("max ms", "max_ms", "{:.0f}"))
+
+
+def _spread(spread: Spread | None, fmt: str) -> str:
+    if spread is None:
+        return "-"
+    return f"{fmt.format(spread.median)} [{fmt.format(spread.low)}–{fmt.format(spread.high)}]"
+
+
+def repeated_table(groups: list[Repeated]) -> Table:
+    """Each repeated point: the median of its repetitions and, in brackets, their range."""
+    t = Table(box=None, pad_edge=False, header_style="bold")
+    for header in ("target", "scenario", "n", *(h for h, _, _ in REPEATED_FIGURES)):
+        t.add_column(header, justify="left" if header in ("target", "scenario") else "right", no_wrap=True)
+    for g in groups:
+        cells = (_spread(g.figures.get(name), fmt) for _, name, fmt in REPEATED_FIGURES)
+        t.add_row(g.target, g.scenario, str(g.n), *cells)
+    return t
+
+
 def show(summary: RunSummary, out: Console) -> None:
     results = summary.points
     out.print(f"run {summary.run_id} ({summary.status})")
@@ -92,9 +114,20 @@ def show(summary: RunSummary, out: Console) -> None:
     out.print(table(results))
     for line in notes(results):
         out.print(line, soft_wrap=True)
+    if groups := repeated(results):
+        fewest = min(g.n for g in groups)
+        out.print()
+        out.print(
+            f"Repeated points: median [lowest–highest] of the repetitions, interleaved; the range holds the "
+            f"median with {100 * confidence(fewest):.0f} % confidence at {fewest} repetitions (distribution-free)",
+            soft_wrap=True,
+        )
+        out.print(repeated_table(groups))
     out.print()
     out.print("Published claims (figures are the article's; see loadlab/judge/claims.py):")
-    for claim, verdict in verdicts(results):
+    if groups:
+        out.print("  (judged on each repeated point's medians)")
+    for claim, verdict in verdicts(typical(results)):
         out.print(f"  {claim.id} {claim.text} [{claim.claimed}]", soft_wrap=True)
         out.print(f"     -> {verdict}", soft_wrap=True)
     broken = [(r.point, b) for r in results for b in r.slo_broken]

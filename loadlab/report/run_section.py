@@ -18,6 +18,7 @@ from loadlab.report.html import Section, bullets, cell, header, number, paragrap
 from loadlab.report.prometheus_data import PromData
 from loadlab.results.folder import RunFolder
 from loadlab.results.point import PointResult, RunSummary
+from loadlab.results.repeats import typical
 
 NOT_MEASURED = "not measured"  # how a claim's verdict starts when the run lacks its points
 
@@ -158,7 +159,7 @@ def sections(folder: Path, summary: RunSummary, prom: PromData, figures: Figures
     figure("Sync vs async", run_plots.sync_vs_async(figures, points), "no scenario was measured on both targets")
     seconds = {p.point: history.read(RunFolder(folder).locust_prefix(p.point), p.started_at) for p in points}
     figure("Over time", run_plots.over_time(figures, points, seconds), "Locust wrote no per-second rows")
-    claims = claims_section(points)
+    claims = claims_section(typical(points))  # a repeated point: the medians of its repetitions
     if claims:
         body.append(claims)
     return [header_section(summary, missing), *body]

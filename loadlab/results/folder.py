@@ -18,6 +18,7 @@ from typing import Any
 
 from loadlab.errors import LoadlabError
 from loadlab.results.point import RunSummary
+from loadlab.results.repeats import repeated
 
 DEFAULT_ROOT = Path("results")
 SUMMARY_FILE = "summary.json"
@@ -124,7 +125,11 @@ class RunFolder:
         write_json(self.config_file, config)
 
     def write_summary(self, summary: RunSummary) -> None:
-        write_text(self.summary_file, summary.to_json())
+        """summary.json; with repetitions (--repeat), each repeated point's median and interval beside them."""
+        data = summary.to_dict()
+        if groups := repeated(summary.points):
+            data["repeated"] = [g.to_dict() for g in groups]
+        write_text(self.summary_file, json.dumps(data, indent=2) + "\n")
 
     def summary(self) -> RunSummary:
         return RunSummary.read(self.summary_file)

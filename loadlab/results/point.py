@@ -44,7 +44,7 @@ class PhaseTiming:
 class PointResult:
     """What one point measured: Locust's stats after warm-up plus what Prometheus saw on both sides."""
 
-    point: str  # "<target>-<scenario>"
+    point: str  # "<target>-<scenario>", then "-r<n>" for repetition n (--repeat) or "-s<n>" for a search's step n
     scenario: str
     target: str
     route: str
@@ -84,6 +84,7 @@ class PointResult:
     partial: bool = False  # cut short (Ctrl-C): summarized as far as it got
     cut_short: str = ""  # a capacity search stopped it early, clearly broken: why
     timing: PhaseTiming = field(default_factory=PhaseTiming)
+    repeat: int | None = None  # --repeat N: which repetition (1 .. N); None when measured once
 
     @property
     def untrustworthy(self) -> bool:
@@ -139,13 +140,13 @@ class RunSummary:
             newer = isinstance(version, int) and version > SCHEMA_VERSION
             raise LoadlabError(
                 f"{source} has schema_version {version!r}, written by a {'newer' if newer else 'different'} "
-                f"loadlab; this one reads schema {SCHEMA_VERSION}"
-                + ("; upgrade loadlab to show it" if newer else "")
+                f"loadlab; this one reads schema {SCHEMA_VERSION}" + ("; upgrade loadlab to show it" if newer else "")
             )
         points = data.get("points")
         if not isinstance(points, list):
             raise LoadlabError(f"{source}: 'points' is missing or not a list")
-        summary = _build(cls, {**data, "points": []}, str(source))
+        derived = ("repeated",)  # written for readers (RunFolder.write_summary), computed again from the points
+        summary = _build(cls, {**{k: v for k, v in data.items() if k not in derived}, "points": []}, str(source))
         summary.points = [PointResult.from_dict(p, f"{source} point {i + 1}") for i, p in enumerate(points)]
         if summary.status not in STATUSES:
             raise LoadlabError(f"{source}: status {summary.status!r} is not one of {', '.join(STATUSES)}")

@@ -95,6 +95,7 @@ class Collector:
             else None,
             loop_lag_p99_ms=_ms(q(queries.loop_lag_quantile(0.99, sel, measured), at)),
             partial=driven.partial,
+            repeat=point.repeat,
         )
         if c.locust_workers:
             result.locust_workers = c.locust_workers
