@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """Every option defaults to None: unset ones come from --file, then SweepConfig's defaults (shown here)."""
-    from loadlab.tuning.sweep import QUICK, SweepConfig
+    from loadlab.tuning.sweep_config import QUICK, SweepConfig
 
     d = SweepConfig()
 
@@ -64,7 +64,7 @@ def config_from(args: argparse.Namespace):
     """The SweepConfig the options ask for: an option set overrides --quick, which overrides --file,
     which overrides SweepConfig's defaults. The options carry SweepConfig's field names (`dest`)."""
     from loadlab.results.folder import new_run_id
-    from loadlab.tuning.sweep import QUICK, SweepConfig, read_toml, with_overrides
+    from loadlab.tuning.sweep_config import QUICK, SweepConfig, read_toml, with_overrides
 
     config = SweepConfig(**read_toml(args.file)) if args.file else SweepConfig()
     if args.quick:

@@ -7,7 +7,8 @@ import pytest
 from loadlab.errors import LoadlabError
 from loadlab.results.sweep import ConfigResult, Configuration, SweepStep, SweepSummary
 from loadlab.tuning import analysis
-from loadlab.tuning.sweep import SweepConfig, start_from
+from loadlab.tuning.config_search import start_from
+from loadlab.tuning.sweep_config import SweepConfig
 from loadlab.tuning.usl import throughput
 
 

@@ -1,0 +1,123 @@
+"""What `loadlab sweep` is asked for: the matrix and the search settings, from the command line or a
+TOML file with the same keys (`read_toml`), with `--quick`'s coarser settings (`QUICK`)."""
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+from loadlab.contract.scenarios import SCENARIOS, TARGETS
+from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
+from loadlab.errors import LoadlabError
+from loadlab.judge import slo
+from loadlab.results.sweep import Configuration
+from loadlab.stack import servers
+from loadlab.tuning.search import SearchSettings
+
+DEFAULT_WORKERS = (1, 2, 3, 4, 6, 8)
+
+
+@dataclass
+class SweepConfig:
+    """What `loadlab sweep` is asked for (command line, or a TOML file with the same keys)."""
+
+    servers: list[str] = field(default_factory=lambda: ["uvicorn-workers"])
+    workers: list[int] = field(default_factory=lambda: list(DEFAULT_WORKERS))
+    threads: list[int] = field(default_factory=lambda: [DEFAULT_THREADS])
+    db_pool: list[int] = field(default_factory=lambda: [DEFAULT_DB_POOL])
+    targets: list[str] = field(default_factory=lambda: list(TARGETS))
+    scenarios: list[str] = field(default_factory=lambda: ["io-sleep"])
+    start_rate: float = 50.0
+    factor: float = 2.0
+    precision: float = 0.05
+    max_rate: float = 5000.0
+    max_steps: int = 15
+    duration_s: float = 5.0  # per step: enough for a p99 at the rates these machines reach
+    warmup_s: float = 2.0
+    p99_ms: float | None = None  # None: slo.toml's for each scenario
+    error_ratio: float | None = None
+    slo_file: str = str(slo.DEFAULT_FILE)
+    sweep_id: str = ""
+    results_root: str = "results"
+
+    def search(self) -> SearchSettings:
+        return SearchSettings(self.start_rate, self.factor, self.precision, self.max_rate, self.max_steps)
+
+    def configurations(self) -> list[Configuration]:
+        """The matrix, without combinations that cannot run (plain uvicorn has one worker; a
+        scenario served by one target only)."""
+        found = []
+        for server, workers, threads, pool, target, scenario in product(
+            self.servers, self.workers, self.threads, self.db_pool, self.targets, self.scenarios
+        ):
+            if server == "uvicorn" and workers != 1:
+                continue
+            if target not in SCENARIOS[scenario].targets:
+                continue
+            found.append(Configuration(target, scenario, server, workers, threads, pool))
+        if not found:
+            raise LoadlabError("the sweep's matrix is empty: no server, worker count and target combine")
+        return found
+
+    def limits(self, scenario: str) -> tuple[float | None, float | None]:
+        """(p99 limit ms, error ratio limit) for `scenario`: the overrides, else the SLO file's."""
+        applicable = slo.applicable(slo.load(Path(self.slo_file)), scenario)
+        p99 = self.p99_ms if self.p99_ms is not None else applicable.get("p99_ms")
+        errors = self.error_ratio if self.error_ratio is not None else applicable.get("error_ratio")
+        return p99, errors
+
+    def validate(self) -> None:
+        unknown = [s for s in self.scenarios if s not in SCENARIOS]
+        if unknown:
+            raise LoadlabError(f"unknown scenario {unknown[0]!r}; valid: {', '.join(SCENARIOS)}")
+        bad = [s for s in self.servers if s not in servers.SERVERS]
+        if bad:
+            raise LoadlabError(f"unknown server {bad[0]!r}; valid: {', '.join(servers.SERVERS)}")
+        bad = [t for t in self.targets if t not in TARGETS]
+        if bad:
+            raise LoadlabError(f"unknown target {bad[0]!r}; valid: {', '.join(TARGETS)}")
+        for name in ("workers", "threads", "db_pool"):
+            values = getattr(self, name)
+            if not values or any(not isinstance(v, int) or v < 1 for v in values):
+                raise LoadlabError(f"{name} must be whole numbers of at least 1, got {values!r}")
+        if self.duration_s <= 0 or self.warmup_s < 0:
+            raise LoadlabError("a step's duration must be above 0 and its warm-up at least 0")
+        self.search()  # its own checks
+        for scenario in self.scenarios:
+            if self.limits(scenario)[0] is None:
+                raise LoadlabError(
+                    f"no p99 limit for {scenario!r} in {self.slo_file}: give one with --p99-ms or in the SLO file"
+                )
+
+
+# `loadlab sweep --quick`: a first look in a few minutes (options given beside it still win)
+QUICK: dict[str, Any] = {
+    "servers": ["uvicorn-workers"],
+    "workers": [1, 2, 4],
+    "targets": list(TARGETS),
+    "scenarios": ["io-sleep"],
+    "start_rate": 100.0,
+    "factor": 4.0,
+    "precision": 0.25,
+    "max_rate": 1600.0,
+    "duration_s": 2.0,
+    "warmup_s": 1.0,
+}
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A sweep file's keys, checked against SweepConfig's (one line naming a wrong key)."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise LoadlabError(f"cannot read sweep file {path}: {exc}") from None
+    known = set(SweepConfig.__dataclass_fields__)
+    for key in data:
+        if key not in known:
+            raise LoadlabError(f"{path}: unknown key {key!r}; known: {', '.join(sorted(known))}")
+    return data
+
+
+def with_overrides(base: SweepConfig, values: dict[str, Any]) -> SweepConfig:
+    return replace(base, **{k: v for k, v in values.items() if v is not None})
