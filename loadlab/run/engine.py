@@ -39,7 +39,7 @@ from loadlab.run.collect import Collector
 from loadlab.run.drive import Driver, check_health
 from loadlab.run.processes import EARLY_NICE, Pair, Processes, Upcoming
 from loadlab.run.slots import Slot, slots
-from loadlab.stack import database, ports, procs, servers, services
+from loadlab.stack import database, pinning, ports, procs, servers, services
 from loadlab.stack.placement import MASTER_PORT, Placement
 from loadlab.stack.prometheus import Prometheus, find_binary
 from loadlab.stack.servers import ServerSpec
@@ -74,18 +74,21 @@ class Run:
         self.prometheus.set_targets(t for s in run_slots for t in s.scrape_targets())
         self.placement.publish(t for s in run_slots for t in s.scrape_targets())
         self.stack.callback(self.placement.unpublish)
-        self.stack.enter_context(self.prometheus)
-        database_url, why = database.for_run(self.stack, self.folder.log("postgres"))
+        with pinning.side(c.cpus, pinning.GENERATOR):  # Prometheus measures: on the generator's side
+            self.stack.enter_context(self.prometheus)
+        with pinning.side(c.cpus, pinning.TARGET):  # what the target calls runs on its side
+            database_url, why = database.for_run(self.stack, self.folder.log("postgres"))
+            self.upstream = services.start_upstream(ports.free_port(), self.folder.log("upstream"))
         if database_url:
             self.env[DATABASE_URL_ENV] = database_url
             self.progress.note(f"loadlab: {why}")
             log.info(why)
-        self.upstream = services.start_upstream(ports.free_port(), self.folder.log("upstream"))
         self.stack.callback(self.upstream.stop)
         self.env[UPSTREAM_URL_ENV] = self.upstream.url
         self.driver = Driver(c, self.folder, self.prometheus, self.progress, self.processes)
         self.collector = Collector(c, self.folder, self.prometheus, self.limits)
         log.info(f"stack up: Prometheus {self.prometheus.url}, upstream {self.upstream.url}, {c.server} x{c.workers}")
+        log.info(f"CPUs: {pinning.describe(c.cpus)}")
 
     def measure_all(self, run_slots: list[Slot]) -> None:
         # On the way out (the stack unwinds in reverse) targets and Locusts stop first, which also ends
@@ -215,6 +218,7 @@ def run(config: RunConfig, next_rate: NextRate | None = None, steps: int = 0) ->
     limits = slo.load(Path(config.slo_file))
     servers.check(ServerSpec("sync", config.server, config.workers), config.threads, config.db_pool)
     find_binary()
+    config = replace(config, cpus=pinning.resolve(config.pin))  # config.json records the split
     held_before = ports.held()  # every port this run takes (its own and its processes') is handed back at its end
     if config.locust_workers:  # the one port the workers started apart know: this run's, or refused now
         ports.claim(Placement.from_env().bind, MASTER_PORT, "Locust's master port, which its workers know")

@@ -19,7 +19,7 @@ from loadlab.config.run_config import RunConfig
 from loadlab.load.command import LoadSpec, command
 from loadlab.results.folder import RunFolder, write_text
 from loadlab.run.slots import Slot
-from loadlab.stack import ports, procs, services
+from loadlab.stack import pinning, ports, procs, services
 from loadlab.stack.placement import MASTER_PORT, Placement
 
 LINGER_S = 5.0  # at most: Locust serves its final counts until Prometheus has scraped them (about 1 s)
@@ -71,7 +71,8 @@ class Processes:
     def launch_target(self, slot: Slot, nice: int = 0) -> services.Service:
         c = self.config
         log_file = self.folder.log(f"{slot.point.id}-target")
-        target = services.launch_target(slot.spec, log_file, c.threads, c.db_pool, env=self.env, nice=nice)
+        with pinning.side(c.cpus, pinning.TARGET):
+            target = services.launch_target(slot.spec, log_file, c.threads, c.db_pool, env=self.env, nice=nice)
         self._targets.append(target)
         return target
 
@@ -101,7 +102,8 @@ class Processes:
             master_port=self.master_port(load),
         )
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO, nice=nice)
+        with pinning.side(c.cpus, pinning.GENERATOR):
+            locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO, nice=nice)
         self._locusts.append(locust)
         return locust
 
