@@ -72,7 +72,7 @@ def command(
     `bind`:`master_port` (default LOCUST_MASTER_PORT, which they know) and forward their counts (see
     loadlab.load.distributed). With `load.processes` > 1, its master and the workers it forks meet
     on 127.0.0.1 (not Locust's default, every interface), at `master_port`: give one reserved for it
-    (loadlab.stack.procs.free_port), as a run does; left out, it is Locust's default, 5557, which
+    (loadlab.stack.ports.free_port), as a run does; left out, it is Locust's default, 5557, which
     clashes with any other Locust doing the same."""
     cmd = _headless(LOCUSTFILES[load.model], host, run_time_s, csv_prefix, stop_timeout_s, loglevel)
     cmd += ["--scenario", scenario, "--warmup", f"{warmup_s:g}", "--prometheus-host", bind]
