@@ -4,9 +4,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
+import pytest
 
 from loadlab.contract.ports import LOCUST_MASTER_PORT
 from tests.helpers import LOADLAB
@@ -27,7 +29,15 @@ def _descendants() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)}
 
 
-def test_two_runs_started_at_once_both_measure_every_request(tmp_path: Path) -> None:
+@pytest.fixture
+def nothing_left() -> Iterator[None]:
+    """After the test, no process of this test's is left: the session's own (its upstream) may run on."""
+    before = _descendants()
+    yield
+    assert _descendants() <= before
+
+
+def test_two_runs_started_at_once_both_measure_every_request(tmp_path: Path, nothing_left: None) -> None:
     runs = {
         "first": _start(tmp_path, "first", "--target", "sync", "--scenario", "io-sleep", *SHORT),
         "second": _start(tmp_path, "second", "--target", "async", "--scenario", "io-sleep", *SHORT),
@@ -39,10 +49,11 @@ def test_two_runs_started_at_once_both_measure_every_request(tmp_path: Path) -> 
         (point,) = json.loads((tmp_path / run_id / "summary.json").read_text())["points"]
         assert point["requests"] > 0 and point["failures"] == 0
         assert point["requests"] == point["client_requests"] == point["server_requests"], point
-    assert not _descendants()
 
 
-def test_two_runs_with_several_locust_processes_each_use_a_master_port_of_their_own(tmp_path: Path) -> None:
+def test_two_runs_with_several_locust_processes_each_use_a_master_port_of_their_own(
+    tmp_path: Path, nothing_left: None
+) -> None:
     # Locust's --processes makes a master and workers that meet on a port: by default 5557 on every interface
     args = ["--scenario", "io-sleep", "--processes", "2", *SHORT]
     runs = {
@@ -55,7 +66,6 @@ def test_two_runs_with_several_locust_processes_each_use_a_master_port_of_their_
         assert proc.returncode == 0, f"{run_id}: {err}{out}"
         (point,) = json.loads((tmp_path / run_id / "summary.json").read_text())["points"]
         assert point["requests"] == point["client_requests"] == point["server_requests"] > 0, point
-    assert not _descendants()
 
 
 _HOLD = (
@@ -67,7 +77,7 @@ _HOLD = (
 )
 
 
-def test_a_run_whose_fixed_port_is_taken_refuses_at_once_naming_who_has_it(tmp_path: Path) -> None:
+def test_a_run_whose_fixed_port_is_taken_refuses_at_once_naming_who_has_it(tmp_path: Path, nothing_left: None) -> None:
     # Locust's master port is fixed when its workers run apart (the compose stack's): they know it.
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLD, str(LOCUST_MASTER_PORT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -93,5 +103,4 @@ def test_a_run_whose_fixed_port_is_taken_refuses_at_once_naming_who_has_it(tmp_p
     assert f"port {LOCUST_MASTER_PORT} on 127.0.0.1 (Locust's master port" in line
     assert f"pid {holder.pid} ({sys.executable} -c import socket" in line
     assert not (tmp_path / "held").exists()  # refused before anything was started or written
-    assert not _descendants()
     assert not [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
