@@ -2,7 +2,8 @@
 
 The sync target with one worker and 2 threads waiting 100 ms per request can serve at most
 1 x 2 / 0.1 s = 20 requests/s (the queueing model's threads limit). The search must step up past
-it, bisect, and land near it; the model beside it must say the threads bind.
+it, bisect, and land near it, then measure its highest held and lowest broken rate CONFIRM more
+times each; the model beside it must say the threads bind.
 """
 
 import json
@@ -27,8 +28,10 @@ SWEEP = [
     "--p99-ms", "600",
     "--duration", "4s",
     "--warmup", "1s",
+    "--confirm", "2",
     "--sweep-id", "s",
 ]  # fmt: skip
+CONFIRM = 2
 
 
 def sweep(root, *extra: str) -> subprocess.CompletedProcess:
@@ -57,11 +60,21 @@ def test_the_search_finds_the_capacity_the_threads_allow(swept):
     assert config["capacity_rps"] is not None  # ...and bisected back under it
     # the threads allow 20 rps: the capacity found is near it (wide margins: a shared, noisy machine)
     assert 10 <= config["capacity_rps"] <= 26
-    passed = max(s["rate"] for s in steps if s["passed"])
-    failed = min(s["rate"] for s in steps if not s["passed"])
-    assert passed < failed and (failed - passed) / passed <= 0.25
+    # the search's highest held and lowest broken rate, each measured CONFIRM more times, interleaved
+    searched, confirmations = steps[: -2 * CONFIRM], [s["rate"] for s in steps[-2 * CONFIRM :]]
+    held = max(s["rate"] for s in searched if s["passed"])
+    broke = min(s["rate"] for s in searched if not s["passed"])
+    assert held < broke and (broke - held) / held <= 0.25
+    assert confirmations == [held, broke] * CONFIRM
+    assert rates.count(held) == rates.count(broke) == CONFIRM + 1
+    # the interval: the highest rate that held every time, the lowest that broke in any measurement
+    every_time = max(r for r in set(rates) if all(s["passed"] for s in steps if s["rate"] == r))
+    any_time = min(s["rate"] for s in steps if not s["passed"])
+    assert (config["capacity_rps"], config["broke_rps"]) == (every_time, any_time)
+    assert f"[{every_time:.0f}, {any_time:.0f}]" in result.stdout
+    assert "capacity under the SLO, [held every time, broke] rps" in result.stdout
     # a step far over the limit is stopped early: it served well under the rate offered
-    (over,) = [s for s in steps if s["rate"] == 32]
+    (over,) = [s for s in steps if s["rate"] == 32]  # not an end of the interval: measured once
     assert not over["passed"]
     assert any(w.startswith("stopped early: served") for w in over["why"]), over["why"]
     run_summary = json.loads(SweepFolder(root / "s").step_run(over["run_id"]).summary_file.read_text())
@@ -83,6 +96,15 @@ def test_the_same_sweep_again_resumes_and_measures_nothing_twice(swept):
     assert again.returncode == 0, again.stderr
     assert "done before" in again.stdout
     assert sorted(p.name for p in SweepFolder(root / "s").steps_dir.iterdir()) == before
+
+
+def test_a_negative_confirm_is_refused_in_one_line(tmp_path):
+    bad = sweep(tmp_path, "--confirm", "-1")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "loadlab sweep: error: the search's confirmations must be 0 or more, got confirm=-1"
+    ]
+    assert not (tmp_path / "s").exists()
 
 
 def test_resuming_with_other_settings_is_refused_in_one_line(swept):

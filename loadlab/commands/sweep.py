@@ -46,7 +46,14 @@ def add_options(p: argparse.ArgumentParser) -> None:
         "--precision", type=number, help=f"bisect until (high - low) / low is at most this ({d.precision:g})"
     )
     p.add_argument("--max-rate", dest="max_rate", type=number, help=f"never offer more than this, rps ({d.max_rate:g})")
-    p.add_argument("--max-steps", dest="max_steps", type=whole, help=f"steps per configuration at most ({d.max_steps})")
+    p.add_argument(
+        "--max-steps", dest="max_steps", type=whole, help=f"search steps per configuration at most ({d.max_steps})"
+    )
+    p.add_argument(
+        "--confirm",
+        type=whole,
+        help=f"measure the highest held and the lowest broken rate this many more times ({d.confirm}; 0: none)",
+    )
     p.add_argument(
         "--duration", dest="duration_s", type=duration, help=f"measured per step, after warm-up ({d.duration_s:g}s)"
     )

@@ -1,5 +1,5 @@
-"""What `loadlab sweep` prints at its end: every configuration's capacity beside the model, the USL
-fits, and the recommendation with the folklore it replaces."""
+"""What `loadlab sweep` prints at its end: every configuration's capacity interval beside the model,
+the USL fits with their ranges, and the recommendation with the folklore it replaces."""
 
 from rich.console import Console
 from rich.table import Table
@@ -13,9 +13,11 @@ def _num(value: float | None, fmt: str = "{:.0f}") -> str:
 
 
 def capacities(summary: SweepSummary) -> Table:
-    t = Table(box=None, pad_edge=False, header_style="bold", title="capacity under the SLO", title_justify="left")
-    for header in ("target", "scenario", "server", "workers", "threads", "pool", "capacity rps", "served rps"):
-        t.add_column(header, justify="left" if header in ("target", "scenario", "server") else "right", no_wrap=True)
+    title = "capacity under the SLO, [held every time, broke] rps"
+    t = Table(box=None, pad_edge=False, header_style="bold", title=title, title_justify="left")
+    for header in ("target", "scenario", "server", "workers", "threads", "pool", "capacity", "measured", "served rps"):
+        left = header in ("target", "scenario", "server", "measured")
+        t.add_column(header, justify="left" if left else "right", no_wrap=True)
     for header in ("p99 ms", "steps", "model rps", "ratio", "binds"):
         t.add_column(header, justify="right" if header != "binds" else "left", no_wrap=True)
     for r in summary.configs:
@@ -31,7 +33,8 @@ def capacities(summary: SweepSummary) -> Table:
             str(c.workers),
             str(c.threads),
             str(c.db_pool),
-            _num(r.capacity_rps, "{:g}"),
+            r.interval,
+            r.confirmed,
             _num(r.capacity_measured_rps),
             _num(r.capacity_p99_ms),
             str(len(r.steps)),
@@ -46,16 +49,20 @@ def capacities(summary: SweepSummary) -> Table:
 def show(summary: SweepSummary, out: Console) -> None:
     out.print(capacities(summary))
     for curve in summary.usl:
-        peak = "no peak" if curve.peak_workers is None else f"N* = {curve.peak_workers:.1f}"
         out.print(
-            f"USL {curve.target} {curve.scenario} {curve.server}: λ={curve.lam:.0f} rps, σ={curve.sigma:.3g}, "
-            f"κ={curve.kappa:.3g}, {peak}. More workers? {curve.verdict}"
+            f"USL {curve.target} {curve.scenario} {curve.server}: λ={curve.lam:.0f} rps, N* {curve.peak}. "
+            f"More workers? {curve.verdict}"
         )
     if not summary.usl:
-        out.print("USL: not fitted (it needs 3 or more worker counts with a capacity, everything else equal)")
+        out.print(
+            "USL: not fitted (it needs 3 or more worker counts with a capacity the recommendation can use: "
+            "trusted, not the generator's, not the search's max rate; everything else equal)"
+        )
     for rec in summary.recommendations:
         out.print()
         out.print(f"recommended for {rec.target} {rec.scenario}: {rec.smallest or 'nothing'}")
+        if len(rec.within_noise) > 1:
+            out.print(f"  within noise of the best: {', '.join(rec.within_noise)}")
         out.print(f"  why: {rec.why}")
         for f in rec.folklore:
             out.print(f"  folklore, {f.rule} workers: {f.note}")

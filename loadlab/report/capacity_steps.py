@@ -23,10 +23,9 @@ def read(folder: Path, sweep: SweepSummary) -> tuple[list[AtCapacity], list[str]
     """Every configuration with a capacity, at that capacity; and why any is missing."""
     found, missing = [], []
     for c in sweep.configs:
-        passed = [s for s in c.steps if s.passed]
-        if c.capacity_rps is None or not passed:
+        step = c.capacity_step()  # the median of the measurements at the rate held every time
+        if step is None:
             continue
-        step = max(passed, key=lambda s: s.rate)
         run = SweepFolder(folder).step_run(step.run_id)
         try:
             summary = run.summary()

@@ -63,6 +63,11 @@ def capacity(figures: Figures, scenario: str, configs: Sequence[ConfigResult]) -
             (plot.axes[1], [_nan(c.capacity_p99_ms) for c in group], [_attempt(c)[1] for c in group]),
         ):
             plot.data(ax.plot(workers, values, marker="o", color=colour, label=key))
+            if ax is plot.axes[0]:  # each capacity's interval: from the rate held every time to the one that broke
+                ends = [(w, c.capacity_rps, c.broke_rps) for w, c in zip(workers, group, strict=True)]
+                ends = [e for e in ends if e[1] is not None and e[2] is not None]
+                if ends:
+                    plot.data(ax.vlines(*zip(*ends, strict=True), color=colour, linewidth=4, alpha=0.35))
             bad = [(w, v) for c, w, v in zip(group, workers, attempt, strict=True) if c.generator_saturated]
             if bad:
                 plot.data(
@@ -77,7 +82,11 @@ def capacity(figures: Figures, scenario: str, configs: Sequence[ConfigResult]) -
         ax.set_xlabel("workers")
         ax.set_ylabel(label)
         ax.set_ylim(0, ax.get_ylim()[1] * 1.05)
-    return figures.render(plot, "Capacity: the highest arrival rate whose measured window met the SLO.")
+    return figures.render(
+        plot,
+        "Capacity: the highest arrival rate that met the SLO in every measurement of it; the bar above "
+        "each point runs to the lowest rate that broke it in any: the capacity lies in between.",
+    )
 
 
 def model_vs_measured(figures: Figures, scenario: str, configs: Sequence[ConfigResult]) -> str | None:

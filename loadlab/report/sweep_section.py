@@ -1,7 +1,8 @@
 """The report of a sweep (`results/<sweep_id>/sweep.json`, written by `loadlab sweep`): capacity and
 p99 against workers, each configuration's latency percentiles and distribution at its capacity,
 the model beside what was measured, the USL fits, the recommendation with the folklore it
-replaces, and every capacity search's steps.
+replaces, and every capacity search's steps. Capacities are intervals, [held every time, broke]
+(loadlab.results.sweep), and the USL's σ, κ and N* carry their 95 % ranges.
 
 It comes from the typed `SweepSummary`, and the latency at capacity from each capacity step's run
 folder and Prometheus data (`loadlab.report.capacity_steps`); the USL curves are computed from the
@@ -77,7 +78,8 @@ def configs_table(configs: list[ConfigResult]) -> str:
         rows.append(
             [
                 cell(c.config.label),
-                cell(number(c.capacity_rps), num=True),
+                cell(c.interval, num=True),
+                cell(c.confirmed),
                 cell(number(c.capacity_measured_rps), num=True),
                 cell(number(c.capacity_p99_ms), num=True),
                 cell(number(c.cpu_ms_per_request, 2), num=True),
@@ -90,7 +92,8 @@ def configs_table(configs: list[ConfigResult]) -> str:
         )
     headers = (
         "configuration",
-        "capacity rps",
+        "capacity rps [held every time, broke]",
+        "measurements at its ends",
         "measured rps",
         "p99 ms",
         "CPU ms/req",
@@ -103,24 +106,30 @@ def configs_table(configs: list[ConfigResult]) -> str:
     return table(headers, rows)
 
 
+def _ranged(value: float, spread: list[float] | None) -> str:
+    return f"{value:.3g}" if spread is None else f"{value:.3g} ({spread[0]:.3g} to {spread[1]:.3g})"
+
+
 def usl_table(summary: SweepSummary) -> str:
     rows = [
         [
             cell(f"{u.server} · {u.target} · {u.scenario}"),
             cell(", ".join(f"{w}: {x:.0f}" for w, x in zip(u.workers, u.capacity_rps, strict=False))),
             cell(f"{u.lam:.3g}", num=True),
-            cell(f"{u.sigma:.3g}", num=True),
-            cell(f"{u.kappa:.3g}", num=True),
-            cell(number(u.peak_workers, 1), num=True),
+            cell(_ranged(u.sigma, u.sigma_range), num=True),
+            cell(_ranged(u.kappa, u.kappa_range), num=True),
+            cell(u.peak, num=True),
             cell(u.verdict),
         ]
         for u in summary.usl
     ]
-    return table(("fit", "workers: capacity rps", "λ", "σ", "κ", "N*", "would more workers help?"), rows)
+    headers = ("fit", "workers: capacity rps", "λ", "σ (95 %)", "κ (95 %)", "N* (95 %)", "would more workers help?")
+    return table(headers, rows)
 
 
 def recommendation_table(summary: SweepSummary) -> str:
-    """One block per target × scenario: the best, the smallest within 5 %, then the folklore rows."""
+    """One block per target × scenario: the best, the configurations within noise of it and the smallest
+    of them, then the folklore rows."""
     rows, classes = [], []
     for r in summary.recommendations:
         what = f"{r.target} · {r.scenario}"
@@ -128,13 +137,22 @@ def recommendation_table(summary: SweepSummary) -> str:
         rows.append(
             [
                 cell(what),
-                cell("smallest within 5 %"),
+                cell("within noise of the best"),
+                cell(", ".join(r.within_noise) or "—"),
+                cell(""),
+                cell("capacity intervals that overlap the best's: a measurement cannot tell them apart"),
+            ]
+        )
+        rows.append(
+            [
+                cell(what),
+                cell("the smallest of those"),
                 cell(r.smallest or "none"),
                 cell(number(r.smallest_rps), num=True),
                 cell(""),
             ]
         )
-        classes += ["", ""]
+        classes += ["", "", ""]
         for f in r.folklore:
             rows.append(
                 [
@@ -166,7 +184,7 @@ def search_log(configs: list[ConfigResult]) -> str:
     blocks = []
     for c in configs:
         rows = [_step_row(s) for s in c.steps]
-        said = f"{c.config.label}: {len(c.steps)} steps, capacity {number(c.capacity_rps)} rps"
+        said = f"{c.config.label}: {len(c.steps)} steps, capacity {c.interval} rps ({c.confirmed})"
         inner = table(("rate offered", "verdict", "rps", "p99 ms", "errors", "why", "step run (steps/…)"), rows)
         blocks.append(details(said, inner + paragraph(c.stopped or "still searching", "note")))
     return "".join(blocks)

@@ -9,7 +9,9 @@ results/<sweep_id>/
                         work on each (`<config>.2`, ... when a search was resumed)
 
 A step is one open-model point at one arrival rate; it passed when the point met the SLO and its
-generator kept the schedule. Units are in the field names, as in summary.json.
+generator kept the schedule. A configuration's capacity is an interval, [capacity_rps, broke_rps]:
+the highest rate that held in every measurement of it and the lowest that broke in any (the
+search measures both again to confirm them). Units are in the field names, as in summary.json.
 """
 
 import json
@@ -101,22 +103,55 @@ class ModelBeside:
     hidden_limit: bool  # ratio below 0.7: something the model does not know stopped it
 
 
+def interval_text(held: float | None, broke: float | None) -> str:
+    """A capacity interval as printed: `[400, 500]`; `[-, 100]` when nothing held every time, `[1600, -]`
+    when nothing broke."""
+    return "[" + ", ".join("-" if v is None else f"{v:.0f}" for v in (held, broke)) + "]"
+
+
 @dataclass
 class ConfigResult:
     config: Configuration
     steps: list[SweepStep] = field(default_factory=list)
-    capacity_rps: float | None = None  # the highest rate that passed (None: even the first failed)
-    capacity_measured_rps: float | None = None  # the throughput measured at that rate
+    # the capacity interval: the highest rate that held in every measurement of it (None: none did) ...
+    capacity_rps: float | None = None
+    capacity_measured_rps: float | None = None  # the throughput measured at that rate (its median step's)
     capacity_p99_ms: float | None = None
     cpu_ms_per_request: float | None = None  # server CPU per request at that rate
     stopped: str = ""  # why the search ended ("" while it runs)
     model: ModelBeside | None = None
-    generator_saturated: bool = False  # the first failing step was the generator's fault
+    generator_saturated: bool = False  # a step at broke_rps broke because the generator saturated
     start_rps: float | None = None  # the rate its search started from (None: the sweep's start rate)
+    broke_rps: float | None = None  # ... and the lowest rate that broke in any (None: none broke, or an older sweep)
 
     @property
     def done(self) -> bool:
         return bool(self.stopped)
+
+    @property
+    def interval(self) -> str:
+        return interval_text(self.capacity_rps, self.broke_rps)
+
+    def at(self, rate: float | None) -> list[SweepStep]:
+        """The steps measured at `rate` (the search and its confirmations)."""
+        return [s for s in self.steps if s.rate == rate]
+
+    def capacity_step(self) -> SweepStep | None:
+        """The step whose figures stand for the capacity: of the measurements at capacity_rps (all of
+        which held), the one with the median throughput (the lower one of an even count)."""
+        held = sorted((s for s in self.at(self.capacity_rps) if s.passed), key=lambda s: s.rps or 0.0)
+        return held[(len(held) - 1) // 2] if held else None
+
+    @property
+    def confirmed(self) -> str:
+        """How often the interval's ends were measured: "held 3/3, broke 2/3"."""
+        said = []
+        if self.capacity_rps is not None:
+            said.append(f"held {len(self.at(self.capacity_rps))}/{len(self.at(self.capacity_rps))}")
+        if self.broke_rps is not None:
+            at = self.at(self.broke_rps)
+            said.append(f"broke {sum(not s.passed for s in at)}/{len(at)}")
+        return ", ".join(said) or "-"
 
 
 @dataclass
@@ -135,6 +170,21 @@ class UslCurve:
     verdict: str
     threads: int = 0  # what the configurations fitted together held fixed
     db_pool: int = 0
+    # 95 % ranges from the fit's covariance, each capacity's uncertainty its interval (None: older sweeps)
+    sigma_range: list[float] | None = None
+    kappa_range: list[float] | None = None
+    peak_range: list[float | None] | None = None  # N*'s; an upper end of None: no peak (κ's range reaches 0)
+    peak_determined: bool = True  # False: N*'s range is wider than the measured worker counts
+
+    @property
+    def peak(self) -> str:
+        """N* as printed: "4.4 (3.1 to 6.0)", "no peak (9.2 to no peak)", "not determined (1.4 to no peak)"."""
+        said = "no peak" if self.peak_workers is None else f"{self.peak_workers:.1f}"
+        if self.peak_range is None:  # an older sweep's fit, without ranges
+            return said
+        low, high = self.peak_range
+        spread = f"({low or 0:.1f} to {'no peak' if high is None else f'{high:.1f}'})"
+        return f"not determined {spread}" if not self.peak_determined else f"{said} {spread}"
 
 
 @dataclass
@@ -155,6 +205,7 @@ class RecommendationRow:
     smallest_rps: float | None
     why: str
     folklore: list[FolkloreRow] = field(default_factory=list)
+    within_noise: list[str] = field(default_factory=list)  # the best's indistinguishable set, smallest first
 
 
 @dataclass

@@ -1,6 +1,14 @@
 """What a sweep's measurements say, worked out from its stored results: the model beside every
 capacity, the USL per server × target × scenario, and the recommendation. Pure: no process, so the
-sweep recomputes it after every configuration and `loadlab report` can trust what is stored."""
+sweep recomputes it after every configuration and `loadlab report` can trust what is stored.
+
+The USL is fitted on the configurations the recommendation can use (`fits_usl`): a capacity, its
+generator not saturated, its trust at capacity judged, and a search that broke (one that never did
+measured its max rate, not a capacity). Each capacity's uncertainty is its interval's: a limit
+anywhere in [held, broke] with equal chance has a standard deviation of (broke − held) ÷ √12.
+"""
+
+import math
 
 from loadlab.errors import LoadlabError
 from loadlab.judge.capacity import trust_unknown
@@ -41,15 +49,34 @@ def capped(result: ConfigResult) -> bool:
     return bool(result.steps) and all(s.passed for s in result.steps)
 
 
+def fits_usl(r: ConfigResult) -> bool:
+    """Whether a configuration's capacity goes into the USL fit: one the recommendation uses (not the
+    generator's), trusted, and a limit found rather than the search's max rate."""
+    return (
+        r.done
+        and r.capacity_measured_rps is not None
+        and not r.generator_saturated
+        and not trust_unknown_at_capacity(r)
+        and not capped(r)
+    )
+
+
+def uncertainty(r: ConfigResult) -> float:
+    """The capacity's standard uncertainty in rps: its interval's width ÷ √12 (uniform within it), at
+    least 1 % of the capacity; a search without an upper end (an older sweep's) counts 1 %."""
+    measured = r.capacity_measured_rps or 0.0
+    width = (r.broke_rps - r.capacity_rps) if r.broke_rps is not None and r.capacity_rps is not None else 0.0
+    return max(width / math.sqrt(12), 0.01 * measured, 1e-6)
+
+
 def usl_curves(configs: list[ConfigResult]) -> list[UslCurve]:
-    """The USL fitted to capacity against workers wherever 3 or more worker counts reached their
-    capacity (their search broke) with everything else the same."""
+    """The USL fitted to capacity against workers wherever 3 or more worker counts that `fits_usl`
+    have everything else the same."""
     from loadlab.tuning import usl  # SciPy: only when there is something to fit
 
     groups: dict[tuple, list[ConfigResult]] = {}
     for r in configs:
-        # a search that never broke measured its max rate, not a capacity: it would bend the curve
-        if r.done and r.capacity_measured_rps is not None and not capped(r):
+        if fits_usl(r):
             c = r.config
             groups.setdefault((c.server, c.target, c.scenario, c.threads, c.db_pool), []).append(r)
     curves = []
@@ -57,9 +84,11 @@ def usl_curves(configs: list[ConfigResult]) -> list[UslCurve]:
         group.sort(key=lambda r: r.config.workers)
         points = [(r.config.workers, r.capacity_measured_rps or 0.0) for r in group]
         try:
-            fit = usl.fit(points)
+            fit = usl.fit(points, uncertainty=[uncertainty(r) for r in group])
         except LoadlabError:  # fewer than 3 worker counts, or nothing to fit
             continue
+        spread = fit.spread
+        assert spread is not None  # fitted with uncertainties
         curves.append(
             UslCurve(
                 server,
@@ -74,15 +103,18 @@ def usl_curves(configs: list[ConfigResult]) -> list[UslCurve]:
                 fit.verdict,
                 threads,
                 db_pool,
+                list(spread.sigma),
+                list(spread.kappa),
+                [spread.peak[0], None if math.isinf(spread.peak[1]) else spread.peak[1]],
+                fit.peak_determined,
             )
         )
     return curves
 
 
 def trust_unknown_at_capacity(result: ConfigResult) -> list[str]:
-    """What the trust rules lacked at the step that gave the configuration its capacity; [] when judged."""
-    step = next((s for s in result.steps if s.passed and s.rate == result.capacity_rps), None)
-    return trust_unknown(step.why) if step else []
+    """What the trust rules lacked at the steps that gave the configuration its capacity; [] when judged."""
+    return list(dict.fromkeys(w for s in result.at(result.capacity_rps) if s.passed for w in trust_unknown(s.why)))
 
 
 def bound_by(result: ConfigResult) -> str:
@@ -117,6 +149,8 @@ def recommendations(configs: list[ConfigResult], cores: int) -> list[Recommendat
                 bound_by(r),
                 saturated,
                 tuple(trust_unknown_at_capacity(r)),
+                r.broke_rps,
+                r.capacity_rps,
             )
             ids[m] = c.id
 
@@ -136,6 +170,7 @@ def recommendations(configs: list[ConfigResult], cores: int) -> list[Recommendat
                 FolkloreRow(f.rule, f.workers, f.measured.capacity_rps if f.measured else None, f.note)
                 for f in rec.folklore
             ],
+            [ids[m] for m in rec.within_noise],
         )
         for rec in recommend.recommend(list(ids), cores)
     ]

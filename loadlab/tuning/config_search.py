@@ -12,7 +12,7 @@ from loadlab.config.run_config import RunConfig
 from loadlab.judge.capacity import judge_step
 from loadlab.results.point import PointResult
 from loadlab.results.sweep import ConfigResult, Configuration, SweepFolder, SweepStep, SweepSummary
-from loadlab.tuning.search import SearchSettings, Step, decide
+from loadlab.tuning.search import SearchSettings, Step, decide, interval
 from loadlab.tuning.sweep_config import SweepConfig
 
 log = logging.getLogger("loadlab.sweep")
@@ -61,25 +61,27 @@ class ConfigSearch:
             from loadlab.run import run  # the engine of `loadlab run`
 
             started, before = time.monotonic(), len(result.steps)
-            run(self.run_config(c, run_id), next_rate, settings.max_steps - len(result.steps))
+            run(self.run_config(c, run_id), next_rate, settings.most_steps - len(result.steps))
             measured, elapsed = len(result.steps) - before, time.monotonic() - started
             per_step = elapsed / max(1, measured)
             log.info(f"{run_id}: {measured} steps in {elapsed:.1f}s")
         if not result.stopped:  # the run's points ran out before the search ended (max steps)
             next_rate([])
-        passed = [s for s in result.steps if s.passed]
-        best = max(passed, key=lambda s: s.rate) if passed else None
-        first_failure = next((s for s in result.steps if not s.passed), None)
-        result.generator_saturated = bool(first_failure and first_failure.generator_saturated)
-        if best is not None:
-            point = self.point(best)
-            result.capacity_rps = best.rate
-            result.capacity_measured_rps = point.rps
-            result.capacity_p99_ms = best.p99_ms
-            result.cpu_ms_per_request = point.server_cpu_ms_per_request
+        self.conclude(result)
         log.info(f"{c.id}: capacity {result.capacity_rps} rps; {result.stopped}")
         self.progress(f"{title} {c.label}: {capacity_line(result)} ({result.stopped})")
         return per_step
+
+    def conclude(self, result: ConfigResult) -> None:
+        """The capacity interval from every step, and the figures at its lower end from its median step."""
+        result.capacity_rps, result.broke_rps = interval([Step(s.rate, s.passed) for s in result.steps])
+        result.generator_saturated = any(s.generator_saturated for s in result.at(result.broke_rps) if not s.passed)
+        step = result.capacity_step()
+        if step is not None:
+            point = self.point(step)
+            result.capacity_measured_rps = point.rps
+            result.capacity_p99_ms = step.p99_ms
+            result.cpu_ms_per_request = point.server_cpu_ms_per_request
 
     def next_run_id(self, c: Configuration) -> str:
         """The configuration's run folder under steps/: `<config>`, then `<config>.2`, ... when resumed."""
@@ -150,5 +152,5 @@ def _ms(value: float | None) -> str:
 
 def capacity_line(result: ConfigResult) -> str:
     if result.capacity_rps is None:
-        return "no capacity: the SLO broke at every rate tried"
-    return f"capacity {result.capacity_rps:g} rps"
+        return f"no capacity: no rate held every time ({result.confirmed})"
+    return f"capacity {result.interval} rps [held every time, broke] ({result.confirmed})"

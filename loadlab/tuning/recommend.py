@@ -1,10 +1,13 @@
 """The recommendation: per target and scenario, which configuration to run, and the folklore it replaces.
 
-From every configuration's capacity (the highest rate that met the SLO, found by the search) it
-picks:
-- the best: the most throughput under the SLO;
-- the smallest within `NEAR_BEST` (5 %) of it: fewest workers × threads, then fewest workers.
-  Throughput that costs twice the processes for 3 % more is rarely worth it.
+Every configuration's capacity is an interval, [held, broke]: the highest rate that held in every
+measurement of it and the lowest that broke in any (the search and its confirmations). From
+those it picks:
+- the best: the highest rate held every time (as offered; its served rate is reported beside it);
+- the configurations indistinguishable from it: those whose intervals overlap the best's (a
+  measurement could not tell them apart), the best's set, named in the why;
+- the smallest of that set: fewest workers × threads, then fewest workers. Throughput a
+  measurement cannot tell apart is not worth more processes.
 A configuration whose generator saturated measured the generator, not the target: it is left out.
 A recommended configuration whose trust at capacity could not be judged (a measurement the trust
 rules need was missing) is still recommended, and the why says so and what was missing.
@@ -17,7 +20,7 @@ here, or the nearest worker count that was measured when they were not.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-NEAR_BEST = 0.05  # the smallest configuration may give up this share of the best's throughput
+from loadlab.results.sweep import interval_text
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,12 @@ class Measured:
     workers: int
     threads: int
     db_pool: int
-    capacity_rps: float | None  # the highest rate under the SLO; None when even the first rate broke it
+    capacity_rps: float | None  # the highest rate under the SLO every time; None when no rate held every time
     bound_by: str  # what stopped it: the model's binding limit, e.g. "threads: 2 workers × 40 threads ÷ 0.1 s"
     generator_saturated: bool = False  # the generator, not the target, set the pace: not used
     trust_unknown: tuple[str, ...] = ()  # what the trust rules lacked at its capacity: not judged trustworthy
+    broke_rps: float | None = None  # the lowest rate offered that broke in any measurement; None: none broke
+    held_rps: float | None = None  # the highest rate offered that held every time; None: capacity_rps is it
 
     @property
     def label(self) -> str:
@@ -42,6 +47,21 @@ class Measured:
     @property
     def usable(self) -> bool:
         return self.capacity_rps is not None and not self.generator_saturated
+
+    @property
+    def held(self) -> float:
+        """The capacity interval's lower end, as offered (0 when nothing held every time)."""
+        return (self.held_rps if self.held_rps is not None else self.capacity_rps) or 0.0
+
+    @property
+    def interval(self) -> str:
+        return interval_text(self.held if self.capacity_rps is not None else None, self.broke_rps)
+
+    def overlaps(self, other: "Measured") -> bool:
+        """Whether the two capacity intervals share a rate: the measurements cannot tell them apart.
+        Each interval runs from its held rate up to (not including) its broken one."""
+        low = max(self.held, other.held)
+        return all(m.broke_rps is None or m.broke_rps > low for m in (self, other))
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,7 @@ class Recommendation:
     smallest: Measured | None
     why: str
     folklore: tuple[Folklore, ...]
+    within_noise: tuple[Measured, ...] = ()  # the best's indistinguishable set (the best included), smallest first
 
 
 def folklore_rules(cores: int) -> list[tuple[str, int, str]]:
@@ -98,15 +119,32 @@ def _folklore(rule: str, workers: int, server: str, group: list[Measured]) -> Fo
     )
 
 
-def _why(best: Measured, smallest: Measured) -> str:
-    said = f"most throughput: {best.label}, {_capacity(best):.0f} rps under the SLO, bound by {best.bound_by}"
-    if smallest == best:
-        return f"{said}; no smaller configuration comes within {NEAR_BEST:.0%} of it"
-    lost = 1 - _capacity(smallest) / _capacity(best)
+def _names(ms: Sequence[Measured]) -> str:
+    """ "2, 3 and 4 workers" when only the worker counts differ, else each configuration's label."""
+    if len({(m.server, m.threads, m.db_pool) for m in ms}) == 1:
+        counts = [str(m.workers) for m in ms]
+        listed = counts[0] if len(counts) == 1 else f"{', '.join(counts[:-1])} and {counts[-1]}"
+        return f"{listed} workers ({ms[0].server}, {ms[0].threads} threads, pool {ms[0].db_pool})"
+    return "; ".join(m.label for m in ms)
+
+
+def _said(m: Measured) -> str:
     return (
-        f"{said}; the smallest within {NEAR_BEST:.0%}: {smallest.label}, {_capacity(smallest):.0f} rps "
-        f"({lost:.1%} less), bound by {smallest.bound_by}"
+        f"{m.label}, capacity {m.interval} rps [held every time, broke] ({_capacity(m):.0f} served), "
+        f"bound by {m.bound_by}"
     )
+
+
+def _why(best: Measured, smallest: Measured, within: Sequence[Measured]) -> str:
+    said = f"most throughput: {_said(best)}"
+    if len(within) == 1:
+        return f"{said}; no other configuration's interval overlaps it"
+    one = "workers" if len({(m.server, m.threads, m.db_pool) for m in within}) == 1 else "configuration"
+    smallest_name = f"{smallest.workers}" if one == "workers" else smallest.label
+    together = f"{said}; {_names(within)} are within noise of each other (their intervals overlap the best's)"
+    if smallest == best:
+        return f"{together}; {smallest_name}, the best, is also the smallest"
+    return f"{together}; {smallest_name} is the smallest: {_said(smallest)}"
 
 
 def _recommend(target: str, scenario: str, group: list[Measured], cores: int) -> Recommendation:
@@ -120,17 +158,17 @@ def _recommend(target: str, scenario: str, group: list[Measured], cores: int) ->
             if saturated < len(group):
                 why += ", the others never met the SLO"
         return Recommendation(target, scenario, None, None, why, folklore)
-    best = min(usable, key=lambda m: (-_capacity(m), *_size(m)))  # a tie goes to the smaller
-    near = [m for m in usable if _capacity(m) >= (1 - NEAR_BEST) * _capacity(best)]
-    smallest = min(near, key=_size)
-    why = _why(best, smallest)
+    best = min(usable, key=lambda m: (-m.held, *_size(m)))  # a tie goes to the smaller
+    within = sorted((m for m in usable if m.overlaps(best)), key=_size)
+    smallest = within[0]
+    why = _why(best, smallest, within)
     left_out = sum(m.generator_saturated for m in group)
     if left_out:
         why += f" ({left_out} configuration{'s' if left_out > 1 else ''} left out: the generator saturated)"
     for m in dict.fromkeys((best, smallest)):
         if m.trust_unknown:
             why += f"; trust unknown for {m.label} at its capacity: {', '.join(m.trust_unknown)}"
-    return Recommendation(target, scenario, best, smallest, why, folklore)
+    return Recommendation(target, scenario, best, smallest, why, folklore, tuple(within))
 
 
 def recommend(measured: Sequence[Measured], cores: int) -> list[Recommendation]:

@@ -6,8 +6,14 @@ Measuring one rate takes a while, so the search asks for as few as it can:
    (÷`factor`, not below `floor`) until the SLO holds;
 2. then bisect between the last rate that passed and the first that failed, until the two are
    within `precision` of each other ((high − low) ÷ low ≤ precision).
-The capacity is the highest rate that passed. It stops early at `max_rate` (capacity is at least
-that) or after `max_steps` measurements (capacity is at least the best so far).
+It stops early at `max_rate` (capacity is at least that) or after `max_steps` measurements.
+3. then confirm: the highest rate that held and the lowest that broke are each measured `confirm`
+   more times, interleaved (held, broke, held, broke, ...), since one measurement of a step on a
+   shared machine can hold or break by chance. A search that never held confirms nothing.
+The capacity is then an interval (`interval`): [the highest rate that held in every measurement
+of it, the lowest rate that broke in any]; the true limit lies between. Confirmations only move
+its ends down (a held rate that breaks once is no longer held every time), never past each other:
+every rate the search proper held is below every rate it saw break.
 
 The search is a pure function of the steps measured so far: `decide(steps, settings)` says which
 rate to measure next, or why to stop. A caller can therefore store each step as soon as it is
@@ -32,6 +38,12 @@ class SearchSettings:
     max_rate: float = math.inf  # never ask for more than this
     max_steps: int = 20  # never measure more than this many steps
     floor: float | None = None  # step down to this rate when `start` breaks; None: `start`, no stepping down
+    confirm: int = 0  # after the search, the highest held and the lowest broken rate are measured this many more times
+
+    @property
+    def most_steps(self) -> int:
+        """The search's steps at most, its confirmations included."""
+        return self.max_steps + 2 * self.confirm
 
     @property
     def lowest(self) -> float:
@@ -52,6 +64,8 @@ class SearchSettings:
             )
         if self.max_steps < 1:
             raise LoadlabError(f"the search needs at least 1 step, got max_steps={self.max_steps}")
+        if self.confirm < 0:
+            raise LoadlabError(f"the search's confirmations must be 0 or more, got confirm={self.confirm}")
 
 
 @dataclass(frozen=True)
@@ -70,13 +84,59 @@ class Decision:
 
 @dataclass(frozen=True)
 class SearchResult:
-    capacity: float | None  # the highest rate that passed; None when even the start failed
+    capacity: float | None  # the highest rate that held every time; None when none did
     steps: tuple[Step, ...]
     stopped: str  # why the search stopped
+    broke: float | None = None  # the lowest rate that broke in any measurement; None when none broke
+
+
+def interval(steps: Sequence[Step]) -> tuple[float | None, float | None]:
+    """The capacity as [held, broke]: the highest rate that held in every measurement of it, and the
+    lowest rate that broke in any; None for an end no rate gives (nothing held; nothing broke)."""
+    by_rate: dict[float, list[bool]] = {}
+    for s in steps:
+        by_rate.setdefault(s.rate, []).append(s.passed)
+    held = [rate for rate, passes in by_rate.items() if all(passes)]
+    broke = [rate for rate, passes in by_rate.items() if not all(passes)]
+    return (max(held) if held else None), (min(broke) if broke else None)
+
+
+def searched(steps: Sequence[Step], settings: SearchSettings) -> tuple[int, Decision]:
+    """How many of `steps` the search proper took before its confirmations, and its decision after
+    them: a rate to measure while it runs, or why it stopped."""
+    for i in range(len(steps)):
+        decision = _search(steps[:i], settings)
+        if decision.rate is None:
+            return i, decision
+    return len(steps), _search(steps, settings)
+
+
+def confirmations(steps: Sequence[Step], settings: SearchSettings) -> list[float]:
+    """The rates the confirmations measure, in order, once the search proper is over: its highest
+    held and lowest broken rate, interleaved, `settings.confirm` times each ([] when none held)."""
+    held = [s.rate for s in steps if s.passed]
+    broke = [s.rate for s in steps if not s.passed]
+    if not held:
+        return []  # nothing held: whatever the start rate does again, no rate holds every time
+    pair = [max(held)] + ([min(broke)] if broke else [])
+    return pair * settings.confirm
 
 
 def decide(steps: Sequence[Step], settings: SearchSettings) -> Decision:
-    """The next rate to measure given the steps measured so far, or why the search is over."""
+    """The next rate to measure given the steps measured so far (the search, then its
+    confirmations), or why the search is over."""
+    n, decision = searched(steps, settings)
+    if decision.rate is not None:
+        return decision
+    planned = confirmations(steps[:n], settings)
+    done = len(steps) - n
+    if done < len(planned):
+        return Decision(planned[done])
+    return decision
+
+
+def _search(steps: Sequence[Step], settings: SearchSettings) -> Decision:
+    """The search proper (steps up or down, then bisection): its next rate, or why it is over."""
     passed = [s.rate for s in steps if s.passed]
     failed = [s.rate for s in steps if not s.passed]
     if not steps:
@@ -112,8 +172,8 @@ def result(steps: Sequence[Step], settings: SearchSettings) -> SearchResult:
     decision = decide(steps, settings)
     if decision.stopped is None:
         raise LoadlabError(f"the search is not over: it would measure {decision.rate:g} rps next")
-    passed = [s.rate for s in steps if s.passed]
-    return SearchResult(max(passed) if passed else None, tuple(steps), decision.stopped)
+    held, broke = interval(steps)
+    return SearchResult(held, tuple(steps), decision.stopped, broke)
 
 
 def search(

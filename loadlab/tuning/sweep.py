@@ -1,10 +1,11 @@
 """`loadlab sweep`: each configuration's capacity under the SLO, the model beside it, a recommendation.
 
     matrix (server × workers × threads × DB pool × target × scenario)
-      -> for each configuration: a capacity search (loadlab.tuning.search), one step at a time,
-         in one `loadlab run` (one Prometheus, one upstream) whose point is measured again at each
-         rate the search asks for: results/<sweep_id>/steps/<config>/, each step judged by
-         loadlab.judge.capacity
+      -> for each configuration (loadlab.tuning.config_search): a capacity search and its
+         confirmations (loadlab.tuning.search), one step at a time, in one `loadlab run` (one
+         Prometheus, one upstream) whose point is measured again at each rate the search asks
+         for: results/<sweep_id>/steps/<config>/, each step judged by loadlab.judge.capacity
+      -> the capacity as an interval, [held every time, broke]
       -> results/<sweep_id>/sweep.json after every step (loadlab.results.sweep)
       -> the model, the USL and the recommendation (loadlab.tuning.analysis), printed and stored
 
@@ -113,6 +114,8 @@ class Sweep:
             return ""
         per_step = sum(self.step_times) / len(self.step_times)
         steps_per_config = (
-            math.ceil(math.log(self.settings.max_rate / self.settings.start, self.settings.factor)) // 2 + 4
+            math.ceil(math.log(self.settings.max_rate / self.settings.start, self.settings.factor)) // 2
+            + 4
+            + 2 * self.settings.confirm
         )
         return f"  (about {durations.render(per_step * steps_per_config * left)} left)"

@@ -33,6 +33,7 @@ class SweepConfig:
     precision: float = 0.05
     max_rate: float = 5000.0
     max_steps: int = 15
+    confirm: int = 2  # the highest held and the lowest broken rate, each measured this many more times
     duration_s: float = 5.0  # per step: enough for a p99 at the rates these machines reach
     warmup_s: float = 2.0
     p99_ms: float | None = None  # None: slo.toml's for each scenario
@@ -42,7 +43,9 @@ class SweepConfig:
     results_root: str = "results"
 
     def search(self) -> SearchSettings:
-        return SearchSettings(self.start_rate, self.factor, self.precision, self.max_rate, self.max_steps)
+        return SearchSettings(
+            self.start_rate, self.factor, self.precision, self.max_rate, self.max_steps, confirm=self.confirm
+        )
 
     def configurations(self) -> list[Configuration]:
         """The matrix, without combinations that cannot run (plain uvicorn has one worker; a

@@ -25,6 +25,7 @@ def measured(workers: int, capacity: float, *, target="sync", all_passed=False, 
         capacity_p99_ms=120.0,
         cpu_ms_per_request=cpu_ms,
         stopped="within 5%",
+        broke_rps=None if all_passed else capacity * 1.05,
     )
 
 
@@ -71,7 +72,7 @@ def test_no_usl_from_two_worker_counts():
     assert summary([measured(1, 40.0), measured(2, 80.0)]).usl == []
 
 
-def test_the_recommendation_names_the_smallest_configuration_near_the_best():
+def test_the_recommendation_names_the_smallest_configuration_within_noise_of_the_best():
     s = summary([measured(1, 40.0), measured(2, 78.0), measured(4, 80.0)])
     (rec,) = s.recommendations
     assert rec.best == "sync-io-sleep-uvicorn-workers-w4-t4-p10"
@@ -154,3 +155,103 @@ def test_a_capacity_whose_trust_was_not_judged_is_recommended_only_with_a_warnin
         out.print(capacities(s))
     flagged = [r.split()[3] for r in captured.get().splitlines() if "(trust unknown)" in r]
     assert flagged == ["4"]  # the workers column of the one configuration whose trust is unknown
+
+
+def interval(workers: int, held: float, broke: float | None, **kw) -> ConfigResult:
+    """A configuration whose capacity interval is [held, broke]: held every time, broke at least once."""
+    r = measured(workers, held, all_passed=broke is None, **kw)
+    if broke is not None:
+        r.steps[1].rate = r.broke_rps = broke
+    return r
+
+
+def printed(s: SweepSummary) -> str:
+    from loadlab.console.sweep_table import show
+    from loadlab.console.table import console
+
+    out = console()
+    with out.capture() as captured:
+        show(s, out)
+    return captured.get()
+
+
+def test_configurations_whose_intervals_overlap_the_best_are_within_noise_and_the_smallest_is_recommended():
+    s = summary([interval(1, 380, 400), interval(2, 700, 900), interval(3, 760, 800), interval(4, 790, 850)])
+    (rec,) = s.recommendations
+    assert rec.best == "sync-io-sleep-uvicorn-workers-w4-t4-p10"  # the highest rate held every time
+    assert rec.within_noise == [f"sync-io-sleep-uvicorn-workers-w{n}-t4-p10" for n in (2, 3, 4)]
+    assert rec.smallest == "sync-io-sleep-uvicorn-workers-w2-t4-p10"
+    assert "2, 3 and 4 workers (uvicorn-workers, 4 threads, pool 10) are within noise of each other" in rec.why
+    assert "; 2 is the smallest: uvicorn-workers 2 workers × 4 threads, pool 10, capacity [700, 900] rps" in rec.why
+    text = printed(s)
+    assert "recommended for sync io-sleep: sync-io-sleep-uvicorn-workers-w2-t4-p10" in text
+    assert "within noise of the best: sync-io-sleep-uvicorn-workers-w2-t4-p10, sync-io-sleep-uvicorn-workers-w3" in text
+    # 1 worker broke at 400, below the 790 that 4 held every time: told apart
+    (apart,) = summary([interval(1, 380, 400), interval(4, 790, 850)]).recommendations
+    assert apart.within_noise == ["sync-io-sleep-uvicorn-workers-w4-t4-p10"]
+
+
+def test_the_table_prints_each_capacity_as_its_interval_and_how_often_its_ends_were_measured():
+    r = interval(2, 700, 900)
+    r.steps += [SweepStep(700, True, "a", 690, 120, 0.0), SweepStep(900, True, "a", 880, 300, 0.0)]
+    s = summary([r, interval(4, 790, None)])
+    assert (r.interval, r.confirmed) == ("[700, 900]", "held 2/2, broke 1/2")
+    rows = [line.split() for line in printed(s).splitlines()]
+    assert "[held every time, broke]" in printed(s)
+    assert rows[2][3:12] == ["2", "4", "10", "[700,", "900]", "held", "2/2,", "broke", "1/2"]
+    assert rows[3][3:10] == ["4", "4", "10", "[790,", "-]", "held", "1/1"]  # never broke: no upper end
+
+
+def test_the_usl_is_fitted_only_on_configurations_the_recommendation_would_use():
+    lam, sigma, kappa = 100.0, 0.05, 0.02
+    good = [interval(n, float(throughput(n, lam, sigma, kappa)), float(throughput(n, lam, sigma, kappa)) * 1.02)
+            for n in (1, 2, 4)]  # fmt: skip
+    saturated = interval(6, 900.0, 950.0)
+    saturated.generator_saturated = True
+    capped = interval(8, 2000.0, None)  # held at the max rate: no limit found
+    blind = interval(12, 50.0, 60.0)
+    blind.steps[0].why = ["trust unknown: no generator CPU measured"]
+    s = summary([*good, saturated, capped, blind])
+    (curve,) = s.usl
+    assert curve.workers == [1, 2, 4]  # not 6 (the generator's), 8 (capped) or 12 (trust unknown)
+    assert {r.config.workers for r in s.configs if analysis.fits_usl(r)} == {1, 2, 4}
+    (rec,) = s.recommendations
+    assert "sync-io-sleep-uvicorn-workers-w6-t4-p10" not in rec.within_noise  # nor in the recommendation
+    assert summary([*good[:2], saturated]).usl == []  # two worker counts left: nothing to fit
+
+
+def test_n_star_with_its_range_and_not_determined_where_the_range_is_wider_than_the_workers_measured():
+    def sweep(width: float) -> SweepSummary:
+        capacities = {n: float(throughput(n, 100.0, 0.05, 0.02)) for n in (1, 2, 4, 8, 12)}
+        return summary([interval(n, x, x * (1 + width)) for n, x in capacities.items()])
+
+    (narrow,) = sweep(0.02).usl  # peak at sqrt(0.95 / 0.02) = 6.9 workers
+    assert narrow.peak_determined and narrow.peak_range[0] < 6.9 < narrow.peak_range[1]
+    assert narrow.peak_range[1] - narrow.peak_range[0] < 1.0
+    assert narrow.sigma_range[0] <= narrow.sigma <= narrow.sigma_range[1]
+    assert narrow.kappa_range[0] <= narrow.kappa <= narrow.kappa_range[1]
+    assert narrow.peak.startswith("6.9 (")
+    assert narrow.verdict.startswith("no: throughput peaks at N*=6.9 workers (σ=0.05 (")
+    (wide,) = sweep(0.6).usl  # the same capacities, each known only within 60 %
+    assert not wide.peak_determined and wide.peak_range[1] is None  # κ's range reaches 0: maybe no peak
+    assert wide.peak.startswith("not determined (")
+    assert wide.verdict.startswith("not determined: N*'s 95% range, ")
+    assert "to no peak at all, is wider than the 1 to 12 workers measured" in wide.verdict
+    assert "N* not determined (" in printed(sweep(0.6))
+    assert "peaks at N*" not in printed(sweep(0.6))
+
+
+def test_a_sweep_json_from_before_the_intervals_still_reads(tmp_path):
+    s = summary([measured(1, 40.0), measured(2, 80.0), measured(4, 150.0)])
+    data = s.to_dict()
+    for c in data["configs"]:
+        del c["broke_rps"]
+    for u in data["usl"]:
+        for key in ("sigma_range", "kappa_range", "peak_range", "peak_determined"):
+            del u[key]
+    for rec in data["recommendations"]:
+        del rec["within_noise"]
+    old = SweepSummary.from_dict(data, "old sweep.json")
+    assert old.configs[0].broke_rps is None and old.configs[0].interval == "[40, -]"
+    assert old.usl[0].peak_range is None and old.usl[0].peak_determined
+    assert "recommended for sync io-sleep" in printed(old)

@@ -11,6 +11,8 @@ def measured(workers: int, capacity: float | None, **fields) -> Measured:
         "db_pool": 10,
         "capacity_rps": capacity,
         "bound_by": f"threads: {workers} workers × 40 threads ÷ 0.1 s",
+        # held every time at its capacity, broke 5 % above it
+        "broke_rps": None if capacity is None else capacity * 1.05,
     }
     return Measured(**{**values, **fields})
 
@@ -18,11 +20,35 @@ def measured(workers: int, capacity: float | None, **fields) -> Measured:
 SWEEP = [measured(1, 390.0), measured(2, 780.0), measured(3, 1000.0), measured(4, 1020.0), measured(6, 990.0)]
 
 
-def test_the_best_and_the_smallest_within_five_percent_of_it():
+def test_the_best_the_configurations_within_noise_of_it_and_the_smallest_of_those():
     (found,) = recommend(SWEEP, cores=2)
-    assert (found.best.workers, found.smallest.workers) == (4, 3)  # 1000 is within 5 % of 1020
-    assert "most throughput: gunicorn-uvicorn 4 workers × 40 threads, pool 10, 1020 rps" in found.why
-    assert "the smallest within 5%: gunicorn-uvicorn 3 workers × 40 threads, pool 10, 1000 rps (2.0% less)" in found.why
+    # 3 workers [1000, 1050] and 6 [990, 1039.5] overlap 4's [1020, 1071]; 2's [780, 819] does not
+    assert (found.best.workers, found.smallest.workers) == (4, 3)
+    assert [m.workers for m in found.within_noise] == [3, 4, 6]
+    assert found.why.startswith(
+        "most throughput: gunicorn-uvicorn 4 workers × 40 threads, pool 10, capacity [1020, 1071] rps "
+        "[held every time, broke] (1020 served)"
+    )
+    assert (
+        "; 3, 4 and 6 workers (gunicorn-uvicorn, 40 threads, pool 10) are within noise of each other "
+        "(their intervals overlap the best's); 3 is the smallest: gunicorn-uvicorn 3 workers × 40 threads, "
+        "pool 10, capacity [1000, 1050] rps"
+    ) in found.why
+
+
+def test_intervals_tell_configurations_apart_by_their_overlap_not_by_how_close_they_are():
+    close = [measured(2, 1000.0, broke_rps=1010.0), measured(4, 1015.0, broke_rps=1030.0)]
+    (found,) = recommend(close, cores=2)
+    assert (found.smallest.workers, len(found.within_noise)) == (4, 1)  # 1.5 % apart, yet 2 broke where 4 held
+    wide = [measured(2, 800.0, broke_rps=1100.0), measured(4, 1015.0, broke_rps=1030.0)]
+    (found,) = recommend(wide, cores=2)
+    assert (found.best.workers, found.smallest.workers) == (4, 2)  # 2 might hold up to 1100: within noise
+    touching = [measured(2, 800.0, broke_rps=1015.0), measured(4, 1015.0, broke_rps=1030.0)]
+    (found,) = recommend(touching, cores=2)
+    assert found.smallest.workers == 4  # 2 broke at the rate 4 held every time
+    never_broke = [measured(2, 990.0, broke_rps=None), measured(4, 1015.0)]  # 2 held up to its max rate
+    (found,) = recommend(never_broke, cores=2)
+    assert found.smallest.workers == 2
 
 
 def test_smallest_counts_workers_times_threads_then_workers():
@@ -41,7 +67,7 @@ def test_smallest_counts_workers_times_threads_then_workers():
 def test_when_the_best_is_also_the_smallest_it_says_so():
     (found,) = recommend([measured(1, 500.0), measured(2, 1000.0)], cores=2)
     assert found.best == found.smallest
-    assert found.why.endswith("no smaller configuration comes within 5% of it")
+    assert found.why.endswith("no other configuration's interval overlaps it")
 
 
 def test_one_recommendation_per_target_and_scenario():

@@ -1,9 +1,10 @@
 import math
+from dataclasses import replace
 
 import pytest
 
 from loadlab.errors import LoadlabError
-from loadlab.tuning.search import Decision, SearchSettings, Step, decide, result, search
+from loadlab.tuning.search import Decision, SearchSettings, Step, decide, interval, result, search
 
 
 class Target:
@@ -135,3 +136,65 @@ def test_stepping_down_stops_at_the_floor():
 def test_a_floor_above_the_start_is_refused():
     with pytest.raises(LoadlabError, match="floor 200 must be above 0 and at most its start 100"):
         SearchSettings(start=100, floor=200)
+
+
+class Flaky(Target):
+    """Holds below `limit`, except that the measurements numbered in `breaks` (0-based) break anyway."""
+
+    def __init__(self, limit: float, breaks: set[int]) -> None:
+        super().__init__(limit)
+        self.breaks = breaks
+
+    def __call__(self, rate: float) -> bool:
+        held = super().__call__(rate)
+        return held and len(self.asked) - 1 not in self.breaks
+
+
+def test_the_held_and_broken_rates_are_measured_again_interleaved():
+    settings = SearchSettings(start=10, precision=0.25, confirm=2)
+    target = Target(137.0)
+    found = search(target, settings)
+    searched = search(Target(137.0), replace(settings, confirm=0))
+    n = len(searched.steps)
+    assert target.asked[:n] == [s.rate for s in searched.steps]  # the search itself is unchanged
+    held, broke = searched.capacity, min(s.rate for s in searched.steps if not s.passed)
+    assert target.asked[n:] == [held, broke, held, broke]
+    assert (found.capacity, found.broke) == (held, broke)
+    assert found.stopped == searched.stopped
+    assert len(found.steps) <= settings.most_steps
+
+
+def test_a_held_rate_that_breaks_when_confirmed_leaves_the_highest_rate_that_held_every_time():
+    settings = SearchSettings(start=10, precision=0.25, confirm=2)
+    plain = search(Target(137.0), replace(settings, confirm=0))
+    n = len(plain.steps)  # 160 broke, 120 held, 140 broke: [120, 140]
+    assert [s.rate for s in plain.steps] == [10, 20, 40, 80, 160, 120, 140]
+    found = search(Flaky(137.0, {n + 2}), settings)  # the second confirmation of 120 breaks
+    assert [s.rate for s in found.steps[n:]] == [120, 140, 120, 140]
+    assert (found.capacity, found.broke) == (80, 120)  # 80 held its one time; 120 broke once
+    assert interval([Step(10, True), Step(20, False), Step(10, True)]) == (10, 20)
+    assert interval([Step(10, False)]) == (None, 10)
+    assert interval([Step(10, True)]) == (10, None)
+
+
+def test_confirmations_of_a_search_that_never_broke_or_never_held():
+    capped = SearchSettings(start=10, max_rate=40, confirm=2)
+    target = Target(1e9)
+    found = search(target, capped)
+    assert target.asked == [10, 20, 40, 40, 40]  # only the held rate: nothing broke
+    assert (found.capacity, found.broke) == (40, None)
+    target = Target(5.0)
+    found = search(target, SearchSettings(start=10, confirm=2))
+    assert target.asked == [10]  # nothing held: no rate can hold every time, so nothing to confirm
+    assert (found.capacity, found.broke) == (None, 10)
+
+
+def test_a_search_with_confirmations_resumes_from_any_stored_step():
+    settings = SearchSettings(start=10, confirm=2)
+    whole = search(Target(137.0), settings)
+    for cut in range(len(whole.steps) + 1):
+        target = Target(137.0)
+        assert search(target, settings, done=[(s.rate, s.passed) for s in whole.steps[:cut]]) == whole
+        assert target.asked == [s.rate for s in whole.steps[cut:]]
+    with pytest.raises(LoadlabError, match="confirmations must be 0 or more"):
+        SearchSettings(start=10, confirm=-1)
