@@ -246,6 +246,11 @@ def scrape_up(job: str, instance: str) -> str:
     return f"up{{job={_quote(job)}, instance={_quote(instance)}}}"
 
 
+def locust_running(job: str, instance: str) -> str:
+    """One Locust process's `locust_test_running` gauge: 1 while its users run, 0 once they stopped."""
+    return f"{m.LOCUST_TEST_RUNNING}{{job={_quote(job)}, instance={_quote(instance)}}}"
+
+
 def scrape_failed(job: str) -> str:
     """The processes of `job` whose last scrape failed."""
     return f"up{{job={_quote(job)}}} == 0"

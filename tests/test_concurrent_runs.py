@@ -1,6 +1,5 @@
 """Two runs on one machine at once: each takes ports of its own, or refuses at once naming who holds one."""
 
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import psutil
 import pytest
 
 from loadlab.contract.ports import LOCUST_MASTER_PORT
+from loadlab.results.folder import RunFolder
 from tests.helpers import LOADLAB
 
 SHORT = ["--server", "uvicorn", "--workers", "1", "--warmup", "0", "--duration", "2", "--users", "5"]
@@ -46,9 +46,9 @@ def test_two_runs_started_at_once_both_measure_every_request(tmp_path: Path, not
     for run_id, proc in runs.items():
         out, err = outputs[run_id]
         assert proc.returncode == 0, f"{run_id}: {err}{out}"
-        (point,) = json.loads((tmp_path / run_id / "summary.json").read_text())["points"]
-        assert point["requests"] > 0 and point["failures"] == 0
-        assert point["requests"] == point["client_requests"] == point["server_requests"], point
+        (point,) = RunFolder(tmp_path / run_id).summary().points
+        assert point.requests > 0 and point.failures == 0
+        assert point.requests == point.client_requests == point.server_requests, point
 
 
 def test_two_runs_with_several_locust_processes_each_use_a_master_port_of_their_own(
@@ -64,8 +64,8 @@ def test_two_runs_with_several_locust_processes_each_use_a_master_port_of_their_
     for run_id, proc in runs.items():
         out, err = outputs[run_id]
         assert proc.returncode == 0, f"{run_id}: {err}{out}"
-        (point,) = json.loads((tmp_path / run_id / "summary.json").read_text())["points"]
-        assert point["requests"] == point["client_requests"] == point["server_requests"] > 0, point
+        (point,) = RunFolder(tmp_path / run_id).summary().points
+        assert point.requests == point.client_requests == point.server_requests > 0, point
 
 
 _HOLD = (

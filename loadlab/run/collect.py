@@ -6,7 +6,6 @@ import time
 
 from loadlab import queries
 from loadlab.config.run_config import RunConfig
-from loadlab.contract import metrics as m
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.judge import slo, trust
 from loadlab.results.folder import RunFolder
@@ -40,7 +39,7 @@ class Collector:
 
         Locust may be scraped, and quit, before this process notices its users stopped, so this looks
         for the change of `locust_test_running` from 1 to 0 (or a 0 scraped after `stopped_at`)."""
-        selector = f'{m.LOCUST_TEST_RUNNING}{{job="{LOCUST_JOB}", instance="{slot.locust_address}"}}'
+        selector = queries.locust_running(LOCUST_JOB, slot.locust_address)
         deadline = time.monotonic() + timeout
         while True:
             window = f"{math.ceil(time.time() - stopped_at) + math.ceil(self.config.load_s) + 30}s"

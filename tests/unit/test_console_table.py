@@ -3,6 +3,7 @@
 import json
 
 from loadlab.console.table import console, notes, show
+from loadlab.results.folder import RunFolder
 from loadlab.results.point import RunSummary
 from tests.unit.factories import point
 
@@ -30,6 +31,7 @@ def test_a_point_whose_trust_cannot_be_judged_says_so_and_what_is_missing():
 def test_an_older_summary_without_generator_cpu_reads_as_unknown(tmp_path):
     data = RunSummary("r", "complete", 0.0, {}, [point()]).to_dict()
     del data["points"][0]["generator_cpu_max"]  # written before the generator's CPU was measured
-    (tmp_path / "summary.json").write_text(json.dumps(data))
-    summary = RunSummary.read(tmp_path / "summary.json")
+    folder = RunFolder(tmp_path)
+    folder.summary_file.write_text(json.dumps(data))
+    summary = folder.summary()
     assert "async-io-sleep: ? trust unknown: no generator CPU measured" in printed(summary)

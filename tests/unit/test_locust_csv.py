@@ -5,7 +5,6 @@ import pytest
 
 from loadlab.results.folder import RunFolder
 from loadlab.results.locust_csv import read_per_second, read_percentiles
-from loadlab.results.point import RunSummary
 from tests.unit.comparison_folders import FAST, HISTORY_HEADER, STEADY, stats, steady, write_run
 from tests.unit.factories import point
 
@@ -14,7 +13,7 @@ from tests.unit.factories import point
 
 def test_samples_are_whole_seconds_after_the_warm_up_and_before_the_stop(tmp_path):
     folder = write_run(tmp_path, "r", {**steady(), "means": [100.0 + i for i in range(len(STEADY))]})
-    p = RunSummary.read(folder / "summary.json").points[0]
+    p = RunFolder(folder).summary().points[0]
     found = read_per_second(RunFolder(folder).locust_prefix(p.point), p)
     assert found.rps == STEADY[1:]  # no warm-up second (48/s at 500 ms), no partial first or stopping second
     assert found.mean_ms == pytest.approx([101.0 + i for i in range(len(STEADY) - 1)])

@@ -33,14 +33,15 @@ def write_run(folder: Path, run_id: str = "claims-run", prometheus_data: bool = 
         points,
         ended_at=1_795_000_090.0,
     )
-    (folder / "locust").mkdir(parents=True)
-    (folder / "summary.json").write_text(summary.to_json())
+    run = RunFolder(folder)
+    run.locust_dir.mkdir(parents=True)
+    run.write_summary(summary)
     start = int(points[0].started_at)
     rows = [f"{start + i},100,,Aggregated,0,{120 + i},{900 * i}\n" for i in range(6)]
     history_path(RunFolder(folder).locust_prefix("sync-io-sleep")).write_text(HISTORY_HEADER + "".join(rows))
     if prometheus_data:
-        (folder / "prometheus" / "data").mkdir(parents=True)
-        (folder / "prometheus" / "data" / "wal").write_text("")
+        (run.prometheus_dir / "data").mkdir(parents=True)
+        (run.prometheus_dir / "data" / "wal").write_text("")
     return folder
 
 
@@ -96,9 +97,9 @@ def test_the_published_claims_table_has_claimed_and_measured(built):
 
 def test_a_run_without_the_claims_points_has_no_claims_table(tmp_path):
     folder = write_run(tmp_path / "r")
-    data = json.loads((folder / "summary.json").read_text())
+    data = json.loads(RunFolder(folder).summary_file.read_text())
     data["points"] = [p for p in data["points"] if p["scenario"] == "hello"]
-    (folder / "summary.json").write_text(json.dumps(data))
+    RunFolder(folder).summary_file.write_text(json.dumps(data))
     text = report.build(folder).read_text()
     assert "Published claims" not in text
     assert "<li>Latency percentiles: no point completed a request</li>" in text
@@ -112,9 +113,9 @@ def test_text_from_the_results_folder_is_escaped(tmp_path):
 
 def test_a_point_whose_trust_cannot_be_judged_is_unknown_in_the_points_table(tmp_path):
     folder = write_run(tmp_path / "r", one_point=True)
-    data = json.loads((folder / "summary.json").read_text())
+    data = json.loads(RunFolder(folder).summary_file.read_text())
     data["points"][0]["generator_cpu_max"] = None
-    (folder / "summary.json").write_text(json.dumps(data))
+    RunFolder(folder).summary_file.write_text(json.dumps(data))
     text = report.build(folder).read_text()
     assert '<td class="note">unknown: no generator CPU measured</td>' in text
     assert ">trustworthy</td>" not in text
