@@ -3,11 +3,14 @@
 import argparse
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 from loadlab.commands.arguments import duration, number, whole
 from loadlab.contract.scenarios import TARGETS
 from loadlab.errors import LoadlabError
 from loadlab.stack import pinning, servers
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,52 +64,57 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 
 def config_from(args: argparse.Namespace):
-    """The RunConfig the options ask for: each option set overrides the suite's setting, which overrides
-    RunConfig's default."""
+    """The RunConfig the options ask for: each option given overrides the suite's setting, which
+    overrides RunConfig's default. Every field is passed by name, so each option can be followed to
+    its use."""
     from loadlab.config.run_config import RunConfig
     from loadlab.config.suites import SUITES
     from loadlab.results.folder import new_run_id
 
-    settings = dict(SUITES[args.suite]) if args.suite else {}
+    suite = RunConfig(**SUITES[args.suite]) if args.suite else RunConfig(points=[])
     targets = TARGETS if args.target in (None, "both") else (args.target,)
     if args.scenario:
         scenarios = [n.strip() for item in args.scenario for n in item.split(",") if n.strip()]
-        settings["points"] = [(name, target) for name in scenarios for target in targets]
-    elif "points" in settings:
-        settings["points"] = [point for point in settings["points"] if point[1] in targets]
+        points = [(name, target) for name in scenarios for target in targets]
+    elif suite.points:
+        points = [point for point in suite.points if point[1] in targets]
     else:
         raise LoadlabError("say what to measure: --scenario NAME (or --suite claims)")
-    options = dict(
-        server=args.server,
-        workers=args.workers,
-        threads=args.threads,
-        db_pool=args.db_pool,
-        loop=args.loop,
-        model=args.model,
-        users=args.users,
-        rate=args.rate,
-        max_inflight=args.max_inflight,
-        think_time_s=args.think_time_s,
-        duration_s=args.duration_s,
-        warmup_s=args.warmup_s,
-        processes=args.processes,
-        locust_workers=args.locust_workers,
-        step_users=args.step_users,
-        step_seconds=args.step_seconds,
-        pin=args.pin,
-        slo_file=args.slo_file,
-        run_id=args.run_id or settings.get("run_id") or new_run_id(),
-        results_root=args.results_root,
-        repeat=args.repeat,
+    return RunConfig(
+        points=points,
+        server=_given(args.server, suite.server),
+        workers=_given(args.workers, suite.workers),
+        threads=_given(args.threads, suite.threads),
+        db_pool=_given(args.db_pool, suite.db_pool),
+        loop=_given(args.loop, suite.loop),
+        model=_given(args.model, suite.model),
+        users=_given(args.users, suite.users),
+        rate=_given(args.rate, suite.rate),
+        max_inflight=_given(args.max_inflight, suite.max_inflight),
+        think_time_s=_given(args.think_time_s, suite.think_time_s),
+        duration_s=_given(args.duration_s, suite.duration_s),
+        warmup_s=_given(args.warmup_s, suite.warmup_s),
+        processes=_given(args.processes, suite.processes),
+        locust_workers=_given(args.locust_workers, suite.locust_workers),
+        step_users=_given(args.step_users, suite.step_users),
+        step_seconds=_given(args.step_seconds, suite.step_seconds),
+        pin=_given(args.pin, suite.pin),
+        slo_file=_given(args.slo_file, suite.slo_file),
+        run_id=args.run_id or suite.run_id or new_run_id(),
+        results_root=_given(args.results_root, suite.results_root),
+        suite=args.suite,
+        repeat=_given(args.repeat, suite.repeat),
     )
-    settings.update({name: value for name, value in options.items() if value is not None})
-    return RunConfig(**settings, suite=args.suite)
+
+
+def _given(option: T | None, otherwise: T) -> T:
+    return otherwise if option is None else option
 
 
 def main(args: argparse.Namespace) -> int:
     from loadlab import report
     from loadlab.console.table import console, show
-    from loadlab.run import overhead_line, run
+    from loadlab.run.engine import overhead_line, run
     from loadlab.stack import procs
 
     config = config_from(args)
