@@ -27,11 +27,13 @@ RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin loadlab \
  && python3 -m venv /opt/venv
 
 # Dependencies first: the project's runtime dependencies (not the dev tools), every transitive
-# version pinned by the lock file. This layer survives code changes.
+# version pinned by the lock file, then Apache Otava without its dependencies (why: requirements.lock).
+# This layer survives code changes.
 COPY pyproject.toml requirements.lock /tmp/
 RUN python3 -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
       > /tmp/requirements.txt \
- && pip install --no-cache-dir -c /tmp/requirements.lock -r /tmp/requirements.txt
+ && pip install --no-cache-dir -c /tmp/requirements.lock -r /tmp/requirements.txt \
+ && pip install --no-cache-dir --no-deps -c /tmp/requirements.lock apache-otava
 
 WORKDIR /app
 COPY . /app
