@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOADLAB := $(VENV)/bin/loadlab
 
-.PHONY: setup test test-fast lint format bench serve loadtest sweep dashboards up down loadtest-compose open-run clean
+.PHONY: setup test test-fast lint format bench serve loadtest sweep history dashboards up down loadtest-compose open-run clean
 
 setup: $(VENV)/.installed  ## create .venv and install everything (apt packages too, on Debian)
 
@@ -30,6 +30,9 @@ loadtest: setup  ## the main job: the claims suite, ~3 min of load; pass options
 
 sweep: setup  ## worker-count tuning: each configuration's capacity under the SLO, a model, a recommendation; ARGS="--workers 1,2,4 --target async"
 	$(LOADLAB) sweep $(ARGS)
+
+history: setup  ## every stored run and sweep over time with Apache Otava's change points; exit 1 when the newest run regressed
+	$(LOADLAB) history $(ARGS)
 
 up: setup  ## the stack in containers (needs Docker and .env): build, start, wait until healthy, print the URLs
 	$(LOADLAB) compose up $(if $(WORKERS_LOCUST),--workers $(WORKERS_LOCUST)) $(ARGS)

@@ -1,6 +1,7 @@
 """`loadlab report`: a run's or a sweep's HTML report (loadlab.report), optionally with a comparison."""
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -26,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--match",
         type=match_arg,
         help=f"with --compare: fields that pair points (default {','.join(RUN_MATCH)})",
+    )
+    p.add_argument(
+        "--history",
+        action="store_true",
+        help="add a section with this run's series over every run and sweep beside it, change points marked",
     )
     p.set_defaults(handler=main)
 
@@ -55,8 +61,20 @@ def main(args: argparse.Namespace) -> int:
         result = compare_sides(a, b, threshold, args.match)
         extra.append(report_section(result))
         summary = result.summary_line()
-    out = report.build(folder, args.out, extra)
+    history = None
+    if args.history:
+        from loadlab.results.history import read
+        from loadlab.tuning.history import analyse
+
+        report.kind(folder)
+        found = read(folder.resolve().parent)  # the runs and sweeps beside this one
+        for warning in found.warnings:
+            print(warning, file=sys.stderr)
+        history = analyse(found)
+    out = report.build(folder, args.out, extra, history)
     print(f"report: {out}  (figures as PNG in {report.png_dir(out)}/)")
     if summary:
         print(f"compared with {args.compare}: {summary}")
+    if history is not None:
+        print(f"history: {history.summary_line()}")
     return 0

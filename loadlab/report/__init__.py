@@ -3,7 +3,10 @@
 results/<id>/report.html   the report: text, tables and every figure inlined; opens offline
 results/<id>/report/*.png  the same figures as PNG files, for a slide or an issue
 
-    loadlab report <run B> [--compare <run A> [--threshold 0.1] [--match target,scenario]] [--out PATH]
+    loadlab report <run B> [--compare <run A> [--threshold 0.1] [--match target,scenario]] [--history] [--out PATH]
+
+`--history` adds a "History" section: every series the run or sweep measured, over all the runs and
+sweeps stored beside it, with Apache Otava's change points marked (loadlab.report.history_section).
 
 `--compare A` (the command is loadlab.commands.report) adds a "Comparison with A" section: the
 comparison `loadlab compare A B` prints (loadlab.report.compare_section), its verdict on top. The report is
@@ -28,10 +31,14 @@ of `loadlab compare`); their html is inserted as is, so it must be escaped by wh
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loadlab.errors import USAGE, LoadlabError
 from loadlab.results.folder import SUMMARY_FILE, RunFolder
 from loadlab.results.sweep import SWEEP_FILE, SweepFolder
+
+if TYPE_CHECKING:
+    from loadlab.tuning.history import HistoryAnalysis
 
 DEFAULT_NAME = "report.html"
 
@@ -60,9 +67,15 @@ def png_dir(out: Path) -> Path:
     return out.with_suffix("")
 
 
-def build(folder: Path, out: Path | None = None, extra_sections: Iterable[tuple[str, str]] = ()) -> Path:
+def build(
+    folder: Path,
+    out: Path | None = None,
+    extra_sections: Iterable[tuple[str, str]] = (),
+    history: "HistoryAnalysis | None" = None,
+) -> Path:
     """Write the report of the run or sweep in `folder` to `out` (default `<folder>/report.html`) and
-    its PNGs to `png_dir(out)`; return `out`."""
+    its PNGs to `png_dir(out)`; return `out`. With `history` (loadlab.tuning.history.analyse of the
+    results folder holding `folder`), a History section of the series this run or sweep measured."""
     from loadlab.report import capacity_steps, html, prometheus_data, run_section, sweep_section
     from loadlab.report.figures import Figures
     from loadlab.results.folder import write_text
@@ -86,6 +99,10 @@ def build(folder: Path, out: Path | None = None, extra_sections: Iterable[tuple[
             run = RunFolder(folder).summary()
             title, subtitle = run_section.title(run), run_section.subtitle(run)
             sections = run_section.sections(folder, run, prometheus_data.read(folder, run), figures)
+        if history is not None:
+            from loadlab.report import history_section
+
+            sections.append(history_section.section(history, folder.name, figures))
     sections += [html.Section(str(t), str(h)) for t, h in extra_sections]
     write_text(out, html.page(title, subtitle, sections))
     return out
