@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import httpx
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 
 from loadlab.contract import routes
@@ -59,6 +60,20 @@ def hello() -> dict[str, str]:
 def io_sleep(ms: Ms = 100) -> dict[str, int]:
     time.sleep(ms / 1000)  # fine here: a `def` handler runs in a worker thread
     return {"slept_ms": ms}
+
+
+# /io/sleep borrows a thread twice per request: once to run the handler (fastapi.routing.run_endpoint_function),
+# then once more because its return annotation makes `dict[str, int]` its response model, which a `def`
+# handler's response is validated against in the threadpool (fastapi.routing.serialize_response:
+# `run_in_threadpool(field.validate, ...)` when not `is_coroutine`). Under a saturated limiter that second
+# borrowing queues behind every request still waiting for its first. This variant has no response model:
+# FastAPI takes none from a return annotation that is a Response class (fastapi.routing._populate_api_route_state:
+# `lenient_issubclass(return_annotation, Response)`), and a Response returned is sent as it is, without
+# serialize_response: one borrowing per request. The body is the same JSON.
+@app.get(routes.IO_SLEEP_ONE_TRIP)
+def io_sleep_one_trip(ms: Ms = 100) -> JSONResponse:
+    time.sleep(ms / 1000)
+    return JSONResponse({"slept_ms": ms})
 
 
 @app.get(routes.IO_DB)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
-from loadlab.judge import trust
+from loadlab.judge import findings, trust
 from loadlab.judge.claims import verdicts
 from loadlab.results.point import PointResult, RunSummary
 from loadlab.results.repeats import Repeated, Spread, confidence, repeated, typical
@@ -129,6 +129,11 @@ def show(summary: RunSummary, out: Console) -> None:
         out.print("  (judged on each repeated point's medians)")
     for claim, verdict in verdicts(typical(results)):
         out.print(f"  {claim.id} {claim.text} [{claim.claimed}]", soft_wrap=True)
+        out.print(f"     -> {verdict}", soft_wrap=True)
+    out.print()
+    out.print("Measured findings (loadlab's own, beside the model's prediction; see loadlab/judge/findings.py):")
+    for finding, verdict in findings.verdicts(typical(results)):
+        out.print(f"  {finding.id} {finding.text} [{finding.setup}]", soft_wrap=True)
         out.print(f"     -> {verdict}", soft_wrap=True)
     broken = [(r.point, b) for r in results for b in r.slo_broken]
     out.print()

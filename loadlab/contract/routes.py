@@ -2,6 +2,7 @@
 
 HELLO = "/hello"
 IO_SLEEP = "/io/sleep"
+IO_SLEEP_ONE_TRIP = "/io/sleep-1trip"  # the sync target only: /io/sleep with one threadpool trip, not two
 IO_DB = "/io/db"
 IO_HTTP = "/io/http"
 IO_FANOUT = "/io/fanout"

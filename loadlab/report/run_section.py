@@ -1,5 +1,5 @@
 """The report of one run (`results/<run_id>/`, written by `loadlab run`): its header, the table of
-points, the figures of `run_plots` and the published-claims check.
+points, the figures of `run_plots`, the published-claims check and loadlab's own measured findings.
 
 Everything comes from the run folder: summary.json (typed `RunSummary`), Locust's per-second CSV
 rows, and what the run's Prometheus stored (`prometheus_data`). A figure that cannot be drawn is
@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from loadlab.judge import trust
+from loadlab.judge import findings, trust
 from loadlab.judge.claims import verdicts
 from loadlab.report import history, run_plots
 from loadlab.report.figures import Figures
@@ -138,6 +138,22 @@ def claims_section(points: list[PointResult]) -> Section | None:
     return Section("Published claims", intro + table(("claim", "claimed", "measured verdict"), rows))
 
 
+def findings_section(points: list[PointResult]) -> Section | None:
+    """loadlab's own findings with the run's verdicts, when the run has the points of at least one."""
+    found = findings.verdicts(points)
+    if all(v.startswith(NOT_MEASURED) for _, v in found):
+        return None
+    rows = []
+    for finding, verdict in found:
+        css = "good" if verdict.startswith("holds") else "bad" if verdict.startswith("does not hold") else "note"
+        rows.append([cell(f"{finding.id}: {finding.text}"), cell(finding.setup), cell(verdict, css=css)])
+    intro = paragraph(
+        "What loadlab measured beyond the article's claims; each verdict sets the measurement beside the "
+        "queueing model's prediction (loadlab/tuning/model.py)."
+    )
+    return Section("Measured findings", intro + table(("finding", "where it shows", "measured verdict"), rows))
+
+
 def sections(folder: Path, summary: RunSummary, prom: PromData, figures: Figures) -> list[Section]:
     points = summary.points
     missing: list[str] = []
@@ -162,6 +178,9 @@ def sections(folder: Path, summary: RunSummary, prom: PromData, figures: Figures
     claims = claims_section(typical(points))  # a repeated point: the medians of its repetitions
     if claims:
         body.append(claims)
+    measured = findings_section(typical(points))
+    if measured:
+        body.append(measured)
     return [header_section(summary, missing), *body]
 
 
