@@ -11,10 +11,10 @@ import pytest
 
 from loadlab.contract.settings import DATABASE_URL_ENV
 from loadlab.results.sweep import ConfigResult, Configuration, SweepStep, SweepSummary
-from loadlab.stack import ports
+from loadlab.stack import database, ports
 from loadlab.stack.postgres import PrivatePostgres
-from loadlab.tuning import analysis, model
-from loadlab.tuning.sweep import postgres_max_connections
+from loadlab.sweep.engine import postgres_max_connections
+from loadlab.tuning import analysis
 
 SYSTEM = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -39,13 +39,13 @@ def io_db(workers: int, pool: int) -> SweepSummary:
 
 
 def test_the_figure_is_what_the_system_postgresql_says():
-    if model.max_connections(SYSTEM) is None:
+    if database.max_connections(SYSTEM) is None:
         pytest.skip(f"no PostgreSQL answers at {SYSTEM}")
-    assert model.max_connections(SYSTEM) == shown(SYSTEM)
+    assert database.max_connections(SYSTEM) == shown(SYSTEM)
 
 
 def test_the_figure_is_what_the_private_postgresql_says(private, monkeypatch):
-    assert model.max_connections(private.url) == shown(private.url) == 200
+    assert database.max_connections(private.url) == shown(private.url) == 200
     monkeypatch.setenv(DATABASE_URL_ENV, private.url)  # the targets' database, as a run configures it
     assert postgres_max_connections() == 200
 
@@ -63,7 +63,7 @@ def test_the_sweeps_model_uses_the_servers_figure(private, monkeypatch):
 
 def test_where_no_server_answers_the_figure_is_unknown_and_said_to_be_assumed(monkeypatch):
     nobody = f"postgresql://postgres@127.0.0.1:{ports.free_port()}/postgres"
-    assert model.max_connections(nobody, timeout=1) is None
+    assert database.max_connections(nobody, timeout=1) is None
     monkeypatch.setenv(DATABASE_URL_ENV, nobody)
     asked = postgres_max_connections()
     assert asked is None

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from loadlab import model
 from loadlab.contract import routes
 from loadlab.contract.scenarios import SCENARIOS
-from loadlab.tuning import model
 from tests.helpers import Running, serve
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """Every option defaults to None: unset ones come from --file, then SweepConfig's defaults (shown here)."""
-    from loadlab.tuning.sweep_config import QUICK, SweepConfig
+    from loadlab.sweep.settings import QUICK, SweepConfig
 
     d = SweepConfig()
 
@@ -71,7 +71,7 @@ def config_from(args: argparse.Namespace):
     """The SweepConfig the options ask for: an option set overrides --quick, which overrides --file,
     which overrides SweepConfig's defaults. The options carry SweepConfig's field names (`dest`)."""
     from loadlab.results.folder import new_run_id
-    from loadlab.tuning.sweep_config import QUICK, SweepConfig, read_toml, with_overrides
+    from loadlab.sweep.settings import QUICK, SweepConfig, read_toml, with_overrides
 
     config = SweepConfig(**read_toml(args.file)) if args.file else SweepConfig()
     if args.quick:
@@ -88,7 +88,7 @@ def main(args: argparse.Namespace) -> int:
     from loadlab.console.sweep_table import show
     from loadlab.console.table import console
     from loadlab.stack import procs
-    from loadlab.tuning.sweep import Sweep
+    from loadlab.sweep.engine import Sweep
 
     config = config_from(args)
     out = console()

@@ -3,7 +3,7 @@
 A finding is something loadlab measured that the article does not say. Like a claim, its verdict
 needs certain points in the run and says "not measured in this run" without them; unlike a claim,
 there is no published figure: beside the measurement stands what the queueing model
-(`loadlab.tuning.model`) predicts. Every figure a verdict states is derived: from the measured
+(`loadlab.model`) predicts. Every figure a verdict states is derived: from the measured
 points, from the scenario catalogue (each scenario's `ms` wait and its threadpool trips), or from
 the model fed with those.
 
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import parse_qs
 
+from loadlab import model
 from loadlab.contract.scenarios import SCENARIOS
 from loadlab.judge import trust
 from loadlab.results.point import PointResult
-from loadlab.tuning import model
 
 SUITE = "trips"  # the suite (loadlab.config.suites) that measures F1's points
 TARGET = "sync"

@@ -8,12 +8,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from loadlab.model import HIDDEN_LIMIT_RATIO
 from loadlab.report import run_plots
 from loadlab.report.capacity_steps import AtCapacity
 from loadlab.report.figures import Figures, color
 from loadlab.report.prometheus_data import PointSide
 from loadlab.results.sweep import ConfigResult, UslCurve
-from loadlab.tuning.model import HIDDEN_LIMIT_RATIO
 from loadlab.tuning.usl import throughput
 
 HIDDEN = "#d62728"

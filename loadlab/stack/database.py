@@ -51,3 +51,18 @@ def for_run(stack: ExitStack, log: Path) -> tuple[str | None, str | None]:
         f"no PostgreSQL answers at {redact(default)} and {DATABASE_URL_ENV} is not set: "
         f"started a private one for this run, on a Unix socket only (in {directory}, closed to other users)"
     )
+
+
+ASK_TIMEOUT_S = 3  # how long `max_connections` waits for PostgreSQL to answer
+
+
+def max_connections(url: str, timeout: float = ASK_TIMEOUT_S) -> int | None:
+    """`SHOW max_connections` of the PostgreSQL at `url`; None when none answers there."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, round(timeout))) as conn:
+            row = conn.execute("SHOW max_connections").fetchone()
+    except (psycopg.Error, OSError):
+        return None
+    return int(row[0]) if row else None

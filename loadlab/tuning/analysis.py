@@ -10,6 +10,7 @@ anywhere in [held, broke] with equal chance has a standard deviation of (broke â
 
 import math
 
+from loadlab import model
 from loadlab.errors import LoadlabError
 from loadlab.judge.capacity import trust_unknown
 from loadlab.results.sweep import (
@@ -20,7 +21,7 @@ from loadlab.results.sweep import (
     SweepSummary,
     UslCurve,
 )
-from loadlab.tuning import model, recommend
+from loadlab.tuning import recommend
 
 
 def model_beside(result: ConfigResult, cores: int, max_connections: int | None) -> ModelBeside | None:
@@ -178,7 +179,8 @@ def recommendations(configs: list[ConfigResult], cores: int) -> list[Recommendat
 
 def analyse(summary: SweepSummary, max_connections: int | None) -> None:
     """Fill in the model, the USL curves and the recommendation from the measured configurations;
-    `max_connections` is what the targets' PostgreSQL said (`model.max_connections`), None when unknown."""
+    `max_connections` is what the targets' PostgreSQL said (`loadlab.stack.database.max_connections`),
+    None when unknown."""
     for r in summary.configs:
         r.model = model_beside(r, summary.cores, max_connections) if r.done else None
     summary.usl = usl_curves(summary.configs)

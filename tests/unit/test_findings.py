@@ -5,12 +5,12 @@ from dataclasses import replace
 
 import pytest
 
+from loadlab import model
 from loadlab.console.table import console, show
 from loadlab.contract.scenarios import SCENARIOS
 from loadlab.judge.findings import FINDINGS, verdicts
 from loadlab.report.run_section import findings_section
 from loadlab.results.point import RunSummary
-from loadlab.tuning import model
 from tests.unit.factories import point
 
 # The trips suite's load: 1 worker × 4 threads, 100 ms waits (a 40 rps ceiling), 60/s offered.

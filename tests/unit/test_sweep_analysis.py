@@ -6,9 +6,9 @@ import pytest
 
 from loadlab.errors import LoadlabError
 from loadlab.results.sweep import ConfigResult, Configuration, SweepStep, SweepSummary
+from loadlab.sweep.configuration import start_from
+from loadlab.sweep.settings import SweepConfig
 from loadlab.tuning import analysis
-from loadlab.tuning.config_search import start_from
-from loadlab.tuning.sweep_config import SweepConfig
 from loadlab.tuning.usl import throughput
 
 

@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import pytest
 
+from loadlab import model
 from loadlab.contract.scenarios import SCENARIOS
 from loadlab.errors import LoadlabError
-from loadlab.tuning import model
 from tests.unit.factories import point
 
 

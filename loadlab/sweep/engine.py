@@ -1,7 +1,7 @@
 """`loadlab sweep`: each configuration's capacity under the SLO, the model beside it, a recommendation.
 
     matrix (server × workers × threads × DB pool × target × scenario)
-      -> for each configuration (loadlab.tuning.config_search): a capacity search and its
+      -> for each configuration (loadlab.sweep.configuration): a capacity search and its
          confirmations (loadlab.tuning.search), one step at a time, in one `loadlab run` (one
          Prometheus, one upstream) whose point is measured again at each rate the search asks
          for: results/<sweep_id>/steps/<config>/, each step judged by loadlab.judge.capacity
@@ -26,9 +26,10 @@ from loadlab import durations
 from loadlab.errors import LoadlabError
 from loadlab.results.folder import write_text
 from loadlab.results.sweep import ConfigResult, SweepFolder, SweepSummary
-from loadlab.tuning import analysis, model
-from loadlab.tuning.config_search import ConfigSearch, capacity_line
-from loadlab.tuning.sweep_config import SweepConfig
+from loadlab.stack import database
+from loadlab.sweep.configuration import ConfigSearch, capacity_line
+from loadlab.sweep.settings import SweepConfig
+from loadlab.tuning import analysis
 
 
 def postgres_max_connections() -> int | None:
@@ -36,7 +37,7 @@ def postgres_max_connections() -> int | None:
     and the model says so) when none answers there: each run then starts its own, out of reach here."""
     from loadlab.contract.settings import Settings
 
-    return model.max_connections(Settings().database_url)
+    return database.max_connections(Settings().database_url)
 
 
 class Sweep:

@@ -12,8 +12,8 @@ from loadlab.config.run_config import RunConfig
 from loadlab.judge.capacity import judge_step
 from loadlab.results.point import PointResult
 from loadlab.results.sweep import ConfigResult, Configuration, SweepFolder, SweepStep, SweepSummary
+from loadlab.sweep.settings import SweepConfig
 from loadlab.tuning.search import SearchSettings, Step, decide, interval
-from loadlab.tuning.sweep_config import SweepConfig
 
 log = logging.getLogger("loadlab.sweep")
 

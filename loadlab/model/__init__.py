@@ -1,0 +1,55 @@
+"""The queueing model: the ceiling each configuration can reach (`ceilings`) and, once the threads
+limit binds, the latency trip by trip (`latency`). Pure arithmetic on the scenario catalogue and
+measured points: no processes, no network."""
+
+from loadlab.model.ceilings import (
+    BLOCKING,
+    CPU,
+    DB,
+    HIDDEN_LIMIT_RATIO,
+    IO,
+    KINDS,
+    OFFLOAD,
+    Ceiling,
+    ModelCheck,
+    ceiling,
+    cores_limit,
+    limits,
+    offload_limit,
+    point_ceiling,
+    pool_limit,
+    threads_limit,
+    trips,
+    versus_model,
+    wait_s,
+    workers_limit,
+)
+from loadlab.model.latency import GRID, Latency, burst_latency, closed_latency, open_latency
+
+__all__ = [
+    "BLOCKING",
+    "CPU",
+    "DB",
+    "GRID",
+    "HIDDEN_LIMIT_RATIO",
+    "IO",
+    "KINDS",
+    "OFFLOAD",
+    "Ceiling",
+    "Latency",
+    "ModelCheck",
+    "burst_latency",
+    "ceiling",
+    "closed_latency",
+    "cores_limit",
+    "limits",
+    "offload_limit",
+    "open_latency",
+    "point_ceiling",
+    "pool_limit",
+    "threads_limit",
+    "trips",
+    "versus_model",
+    "wait_s",
+    "workers_limit",
+]
