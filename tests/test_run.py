@@ -17,6 +17,7 @@ from loadlab import queries
 from loadlab.load.command import worker_command
 from loadlab.results.folder import RunFolder
 from loadlab.stack import ports, procs
+from loadlab.stack.postgres_cluster import MAX_CONNECTIONS as PRIVATE_MAX_CONNECTIONS
 from loadlab.stack.prometheus import Prometheus
 from tests.helpers import LOADLAB
 
@@ -337,6 +338,8 @@ def test_a_run_starts_its_own_postgresql_when_none_answers_and_removes_it(tmp_pa
     assert "started a private one for this run, on a Unix socket only" in result.stdout  # no TCP port
     (e,) = summary(tmp_path, "pg")["points"]
     assert e["requests"] > 0 and e["failures"] == 0  # every pg_sleep went to the private server
+    # the queueing model's max_connections is the private server's own, as it said
+    assert summary(tmp_path, "pg")["database_max_connections"] == PRIVATE_MAX_CONNECTIONS
     assert RunFolder(tmp_path / "pg").log("postgres").stat().st_size > 0
     assert not _private_postgres_left()
     assert not list(Path(tempfile.gettempdir()).glob("loadlab-postgres-*"))

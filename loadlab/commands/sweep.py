@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from loadlab.commands.arguments import duration, names, number, whole, wholes
+from loadlab.stack import pinning
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +57,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--duration", dest="duration_s", type=duration, help=f"measured per step, after warm-up ({d.duration_s:g}s)"
+    )
+    p.add_argument(
+        "--pin", choices=pinning.CHOICES, help=f"generator and target on separate CPUs, as loadlab run's ({d.pin})"
     )
     p.add_argument(
         "--warmup", dest="warmup_s", type=duration, help=f"load before measuring, per step ({d.warmup_s:g}s)"

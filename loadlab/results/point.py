@@ -112,6 +112,8 @@ class RunSummary:
     points: list[PointResult] = field(default_factory=list)
     ended_at: float | None = None
     schema_version: int = SCHEMA_VERSION
+    # PostgreSQL's max_connections where the run's targets connect, as that server said (None: not asked)
+    database_max_connections: int | None = None
 
     @property
     def slo_broken(self) -> bool:

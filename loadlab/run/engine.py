@@ -30,7 +30,7 @@ from pathlib import Path
 from loadlab import durations
 from loadlab.config.run_config import RunConfig, plan
 from loadlab.console.progress import RunProgress
-from loadlab.contract.settings import DATABASE_URL_ENV, UPSTREAM_URL_ENV
+from loadlab.contract.settings import DATABASE_URL_ENV, UPSTREAM_URL_ENV, Settings
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo
 from loadlab.results.folder import RunFolder
@@ -83,6 +83,8 @@ class Run:
             self.env[DATABASE_URL_ENV] = database_url
             self.progress.note(f"loadlab: {why}")
             log.info(why)
+        # the queueing model's max_connections limit is the server's own figure (a private one's too)
+        self.summary.database_max_connections = database.max_connections(database_url or Settings().database_url)
         self.stack.callback(self.upstream.stop)
         self.env[UPSTREAM_URL_ENV] = self.upstream.url
         self.driver = Driver(c, self.folder, self.prometheus, self.progress, self.processes)

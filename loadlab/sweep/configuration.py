@@ -102,6 +102,7 @@ class ConfigSearch:
             duration_s=self.config.duration_s,
             warmup_s=self.config.warmup_s,
             slo_file=self.config.slo_file,
+            pin=self.config.pin,
             run_id=run_id,
             results_root=str(self.layout.steps_dir),
         )

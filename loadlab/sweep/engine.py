@@ -33,8 +33,8 @@ from loadlab.tuning import analysis
 
 
 def postgres_max_connections() -> int | None:
-    """PostgreSQL's max_connections where the targets will connect, as that server says; None (unknown,
-    and the model says so) when none answers there: each run then starts its own, out of reach here."""
+    """PostgreSQL's max_connections where the targets will connect, as that server says; None when none
+    answers there: each run then starts its own, and its first run's summary says (`asked_by_runs`)."""
     from loadlab.contract.settings import Settings
 
     return database.max_connections(Settings().database_url)
@@ -92,6 +92,8 @@ class Sweep:
                 per_step = searcher.search(summary, result, title, lambda left=left: self.eta(left))
                 if per_step is not None:
                     self.step_times.append(per_step)
+                if self.max_connections is None:
+                    self.max_connections = self.asked_by_runs(result)
                 analysis.analyse(summary, self.max_connections)
                 self.save(summary)
         except KeyboardInterrupt:
@@ -107,6 +109,15 @@ class Sweep:
             summary.ended_at = time.time()
             self.save(summary)
         return summary
+
+    def asked_by_runs(self, result: ConfigResult) -> int | None:
+        """max_connections as the PostgreSQL of this configuration's runs said: the private one a run
+        starts where none answered before the sweep (None when its runs did not ask)."""
+        for step in reversed(result.steps):
+            run = self.layout.step_run(step.run_id)
+            if run.holds_run(run.path) and (said := run.summary().database_max_connections) is not None:
+                return said
+        return None
 
     def eta(self, left: int) -> str:
         """Remaining time for `left` configurations, from the steps so far (a search takes about

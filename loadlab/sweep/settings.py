@@ -12,7 +12,7 @@ from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo
 from loadlab.results.sweep import Configuration
-from loadlab.stack import servers
+from loadlab.stack import pinning, servers
 from loadlab.tuning.search import SearchSettings
 
 DEFAULT_WORKERS = (1, 2, 3, 4, 6, 8)
@@ -34,6 +34,7 @@ class SweepConfig:
     max_rate: float = 5000.0
     max_steps: int = 15
     confirm: int = 2  # the highest held and the lowest broken rate, each measured this many more times
+    pin: str = "auto"  # generator and target on separate CPUs (loadlab run --pin)
     duration_s: float = 5.0  # per step: enough for a p99 at the rates these machines reach
     warmup_s: float = 2.0
     p99_ms: float | None = None  # None: slo.toml's for each scenario
@@ -86,6 +87,8 @@ class SweepConfig:
                 raise LoadlabError(f"{name} must be whole numbers of at least 1, got {values!r}")
         if self.duration_s <= 0 or self.warmup_s < 0:
             raise LoadlabError("a step's duration must be above 0 and its warm-up at least 0")
+        if self.pin not in pinning.CHOICES:
+            raise LoadlabError(f"pin must be one of {', '.join(pinning.CHOICES)}, got {self.pin!r}")
         self.search()  # its own checks
         for scenario in self.scenarios:
             if self.limits(scenario)[0] is None:
@@ -106,6 +109,7 @@ QUICK: dict[str, Any] = {
     "max_rate": 1600.0,
     "duration_s": 2.0,
     "warmup_s": 1.0,
+    "confirm": 1,  # a first look: the held and broken rates once more each, within --quick's 4 minutes
 }
 
 

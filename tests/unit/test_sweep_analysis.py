@@ -255,3 +255,20 @@ def test_a_sweep_json_from_before_the_intervals_still_reads(tmp_path):
     assert old.configs[0].broke_rps is None and old.configs[0].interval == "[40, -]"
     assert old.usl[0].peak_range is None and old.usl[0].peak_determined
     assert "recommended for sync io-sleep" in printed(old)
+
+
+def test_a_sweep_with_no_postgresql_before_it_takes_max_connections_from_its_runs(tmp_path):
+    """No server answered when the sweep started: each run started a private one and said its figure."""
+    from loadlab.results.folder import RunFolder
+    from loadlab.results.point import RunSummary
+    from loadlab.sweep.engine import Sweep
+
+    sweep = Sweep(SweepConfig(sweep_id="s", results_root=str(tmp_path)))
+    c = Configuration("sync", "io-db", "uvicorn-workers", 2, 40, 10)
+    steps = [SweepStep(50.0, True, "r1", 50.0, 110.0, 0.0), SweepStep(100.0, False, "r2", 80.0, 900.0, 0.0)]
+    result = ConfigResult(c, steps=steps)
+    for run_id, said in (("r1", 200), ("r2", None)):
+        folder = RunFolder.create(sweep.layout.steps_dir, run_id)
+        folder.write_summary(RunSummary(run_id, "complete", 0.0, {}, database_max_connections=said))
+    assert sweep.asked_by_runs(result) == 200  # the newest step that says
+    assert sweep.asked_by_runs(ConfigResult(c)) is None  # no run yet
