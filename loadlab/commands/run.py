@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from loadlab.commands.arguments import duration, number, whole
+from loadlab.commands.own_options import add_app_options, add_load_options, what_will_be_loaded
 from loadlab.contract.scenarios import TARGETS
 from loadlab.errors import LoadlabError
 from loadlab.stack import pinning, servers
@@ -14,8 +15,10 @@ T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="start the stack, load the targets with Locust, keep the results")
+    p = sub.add_parser("run", help="start the stack, load the targets (or your app) with Locust, keep the results")
     add_options(p)
+    add_app_options(p)
+    add_load_options(p)
     p.set_defaults(handler=main)
 
 
@@ -67,13 +70,17 @@ def config_from(args: argparse.Namespace):
     """The RunConfig the options ask for: each option given overrides the suite's setting, which
     overrides RunConfig's default. Every field is passed by name, so each option can be followed to
     its use."""
+    from loadlab.config.own import own_load
     from loadlab.config.run_config import RunConfig
     from loadlab.config.suites import SUITES
     from loadlab.results.folder import new_run_id
 
     suite = RunConfig(**SUITES[args.suite]) if args.suite else RunConfig(points=[])
     targets = TARGETS if args.target in (None, "both") else (args.target,)
-    if args.scenario:
+    own = own_load(args, _given(args.server, suite.server))  # checked now: nothing has started yet
+    if own:
+        points = [(own.scenario.name, own.target)]
+    elif args.scenario:
         scenarios = [n.strip() for item in args.scenario for n in item.split(",") if n.strip()]
         points = [(name, target) for name in scenarios for target in targets]
     elif suite.points:
@@ -104,6 +111,7 @@ def config_from(args: argparse.Namespace):
         results_root=_given(args.results_root, suite.results_root),
         suite=args.suite,
         repeat=_given(args.repeat, suite.repeat),
+        own=own,
     )
 
 
@@ -118,6 +126,8 @@ def main(args: argparse.Namespace) -> int:
     from loadlab.stack import procs
 
     config = config_from(args)
+    if config.own:
+        print(what_will_be_loaded(config), flush=True)
     folder_path = Path(config.results_root) / config.run_id
     procs.sigterm_as_ctrl_c()
     try:

@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from loadlab.config.own import OwnLoad
 from loadlab.contract.scenarios import SCENARIOS, Scenario
 from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
@@ -38,6 +39,7 @@ class RunConfig:
     suite: str | None = None
     repeat: int = 1  # every point measured this many times, interleaved (A B C A B C)
     extra: dict[str, Any] = field(default_factory=dict)
+    own: OwnLoad | None = None  # a user's own service and load (`--app`/`--url`), instead of the lab's targets
 
     def load(self, point: "Point") -> LoadSpec:
         """How Locust offers load at `point`."""
@@ -89,7 +91,7 @@ def plan(config: RunConfig) -> list[Point]:
     """The points to measure, validated: unknown names list the valid ones."""
     points = []
     for scenario_name, target, *users in config.points:
-        scenario = SCENARIOS.get(scenario_name)
+        scenario = config.own.scenario if config.own else SCENARIOS.get(scenario_name)
         if scenario is None:
             raise LoadlabError(f"unknown scenario {scenario_name!r}; valid: {', '.join(SCENARIOS)}")
         if target not in scenario.targets:

@@ -15,6 +15,12 @@ LOCUSTFILES = {
     "open": "locustfiles/open_model.py",
     "ramp": "locustfiles/closed_model.py,locustfiles/step_ramp.py",
 }
+# A user's own load (`loadlab run --locustfile/--requests`): loadlab.load.user_load, set up through the environment
+OWN_LOCUSTFILES = {
+    "closed": "locustfiles/user_closed.py",
+    "open": "locustfiles/user_open.py",
+    "ramp": "locustfiles/user_closed.py,locustfiles/step_ramp.py",
+}
 MODELS = tuple(LOCUSTFILES)
 BASELINE_LOCUSTFILE = "locustfiles/baseline.py"  # a plain FastHttpUser: what the suite's additions are measured against
 STOP_TIMEOUT_S = 30  # users finish the request in flight: client and server counts then agree
@@ -53,7 +59,7 @@ def _headless(
 def command(
     load: LoadSpec,
     host: str,
-    scenario: str,
+    scenario: str | None,
     run_time_s: float,
     *,
     warmup_s: float = 0.0,
@@ -73,9 +79,11 @@ def command(
     loadlab.load.distributed). With `load.processes` > 1, its master and the workers it forks meet
     on 127.0.0.1 (not Locust's default, every interface), at `master_port`: give one reserved for it
     (loadlab.stack.ports.free_port), as a run does; left out, it is Locust's default, 5557, which
-    clashes with any other Locust doing the same."""
-    cmd = _headless(LOCUSTFILES[load.model], host, run_time_s, csv_prefix, stop_timeout_s, loglevel)
-    cmd += ["--scenario", scenario, "--warmup", f"{warmup_s:g}", "--prometheus-host", bind]
+    clashes with any other Locust doing the same. `scenario` None: the user's own load (OWN_LOCUSTFILES)."""
+    locustfile = LOCUSTFILES[load.model] if scenario is not None else OWN_LOCUSTFILES[load.model]
+    cmd = _headless(locustfile, host, run_time_s, csv_prefix, stop_timeout_s, loglevel)
+    cmd += ["--scenario", scenario] if scenario is not None else []
+    cmd += ["--warmup", f"{warmup_s:g}", "--prometheus-host", bind]
     if load.workers:
         cmd += ["--master", "--expect-workers", str(load.workers)]
         cmd += ["--master-bind-host", bind, "--master-bind-port", str(master_port or LOCUST_MASTER_PORT)]

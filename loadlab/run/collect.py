@@ -9,7 +9,7 @@ from loadlab.config.run_config import RunConfig
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.judge import slo, trust
 from loadlab.results.folder import RunFolder
-from loadlab.results.locust_csv import read_locust_row, read_ramp_steps
+from loadlab.results.locust_csv import AGGREGATED, read_locust_row, read_ramp_steps
 from loadlab.results.point import PointResult
 from loadlab.run.drive import STOP_POLL_S, Driven
 from loadlab.run.slots import Slot
@@ -26,10 +26,9 @@ class Collector:
         interrupted = False
         while True:
             try:
-                at = max(
-                    self.prometheus.wait_for_scrape(slot.metrics_address, after=driven.stopped_at),
-                    self.final_locust_scrape(slot, driven.stopped_at),
-                )
+                at = self.final_locust_scrape(slot, driven.stopped_at)
+                if not slot.external:  # a service loadlab did not start (--url) has no server metrics
+                    at = max(at, self.prometheus.wait_for_scrape(slot.metrics_address, after=driven.stopped_at))
                 return self.result(slot, driven, at), interrupted
             except KeyboardInterrupt:
                 interrupted = True
@@ -58,7 +57,8 @@ class Collector:
         of `at`, a time both sides' final counts were scraped by."""
         c, point = self.config, slot.point
         started, stopped_at = driven.started, driven.stopped_at
-        row = read_locust_row(self.folder.locust_prefix(point.id), point.scenario.route)
+        # a user's own load has many request names: its totals (the route "" stands for all of them)
+        row = read_locust_row(self.folder.locust_prefix(point.id), point.scenario.route or AGGREGATED)
         measured = f"{max(1, round(at - (started + c.warmup_s)))}s"  # the measured part, after warm-up
         whole = f"{math.ceil(at - started) + 10}s"  # the whole point, for totals
         sel = queries.selector(run_id=slot.labels["run_id"], target=point.target, scenario=point.scenario.name)

@@ -160,7 +160,10 @@ class Driver:
             time.sleep(STOP_POLL_S)
 
     def wait_until_up(self, slot: Slot, target: services.Service) -> None:
-        """Until Prometheus has scraped the target; a target that died meanwhile is named as such."""
+        """Until Prometheus has scraped the target; a target that died meanwhile is named as such.
+        A service loadlab did not start (`--url`) has no metrics to scrape."""
+        if slot.external:
+            return
         try:
             self.prometheus.wait_until_up(slot.metrics_address)
         except LoadlabError:

@@ -43,6 +43,7 @@ from loadlab.stack import database, pinning, ports, procs, servers, services
 from loadlab.stack.placement import MASTER_PORT, Placement
 from loadlab.stack.prometheus import Prometheus, find_binary
 from loadlab.stack.servers import ServerSpec
+from loadlab.stack.user_app import wait_healthy
 
 WARMUP_FOR_FIRST_SCRAPE_S = 2.0  # a warm-up this long holds a target's first scrape (1 s interval)
 FIRST_SCRAPE_MARGIN_S = 0.5  # a target's first scrape comes at least this long before its measured window
@@ -128,7 +129,10 @@ class Run:
         c, slot = self.config, upcoming.slot
         self.progress.phase(slot.title, f"starting {c.server} x{c.workers}")
         target = upcoming.target.result()
-        check_health(slot.point, target.url)
+        if c.own:  # a user's service: its own health path
+            wait_healthy(target.url + c.own.health, target.alive)
+        else:
+            check_health(slot.point, target.url)
         self.wait_for_first_scrape(slot, target)
         next_point: list[Upcoming] = []
         early: list[Pair] = []  # started while this point runs
@@ -171,7 +175,7 @@ class Run:
         c = self.config
         if c.warmup_s < WARMUP_FOR_FIRST_SCRAPE_S:
             self.driver.wait_until_up(slot, target)
-        elif not self.prometheus.discovered(slot.metrics_address):
+        elif not self.prometheus.discovered(slot.locust_address if slot.external else slot.metrics_address):
             warmup_ends = time.monotonic() + c.warmup_s - FIRST_SCRAPE_MARGIN_S
             time.sleep(max(0.0, self.prometheus.first_scrape_by() - warmup_ends))
 
@@ -218,7 +222,8 @@ def run(config: RunConfig, next_rate: NextRate | None = None, steps: int = 0) ->
         points = [replace(points[0], step=i + 1) for i in range(steps)]
     # a bad SLO file, a server spec no server runs or a missing Prometheus fails before anything starts
     limits = slo.load(Path(config.slo_file))
-    servers.check(ServerSpec("sync", config.server, config.workers), config.threads, config.db_pool)
+    spec = ServerSpec("sync", config.server, config.workers, wrapped=config.own is not None)
+    servers.check(spec, config.threads, config.db_pool)
     find_binary()
     config = replace(config, cpus=pinning.resolve(config.pin))  # config.json records the split
     held_before = ports.held()  # every port this run takes (its own and its processes') is handed back at its end

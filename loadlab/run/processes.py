@@ -21,6 +21,7 @@ from loadlab.results.folder import RunFolder, write_text
 from loadlab.run.slots import Slot
 from loadlab.stack import pinning, ports, procs, services
 from loadlab.stack.placement import MASTER_PORT, Placement
+from loadlab.stack.user_app import External
 
 LINGER_S = 5.0  # at most: Locust serves its final counts until Prometheus has scraped them (about 1 s)
 # The next point's target and Locust start in this point's warm-up at the lowest CPU priority: they run
@@ -71,13 +72,18 @@ class Processes:
     def launch_target(self, slot: Slot, nice: int = 0) -> services.Service:
         c = self.config
         log_file = self.folder.log(f"{slot.point.id}-target")
+        if c.own and c.own.url:  # running already: loaded, never started or stopped here
+            return External(c.own.url, log_file)
+        env = {**self.env, **(c.own.app.env() if c.own and c.own.app else {})}
         with pinning.side(c.cpus, pinning.TARGET):
-            target = services.launch_target(slot.spec, log_file, c.threads, c.db_pool, env=self.env, nice=nice)
+            target = services.launch_target(slot.spec, log_file, c.threads, c.db_pool, env=env, nice=nice)
         self._targets.append(target)
         return target
 
     def ready(self, slot: Slot, target: services.Service) -> Future:
         """The target once it serves, waited for in the background."""
+        if slot.external:
+            return self.background.submit(target.wait_ready, self.config.own.health)
         return self.background.submit(target.wait_ready, **services.target_ready(slot.spec))
 
     def start_locust(self, slot: Slot, nice: int = 0) -> subprocess.Popen:
@@ -90,8 +96,8 @@ class Processes:
         cmd = command(
             load,
             # the address Locust's workers reach the target at: in the compose stack they run elsewhere
-            f"http://{self.placement.advertise}:{slot.target_port}",
-            point.scenario.name,
+            c.own.url if c.own and c.own.url else f"http://{self.placement.advertise}:{slot.target_port}",
+            None if c.own else point.scenario.name,
             c.load_s,
             warmup_s=c.warmup_s,
             csv_prefix=self.folder.locust_prefix(point.id),
@@ -101,7 +107,7 @@ class Processes:
             bind=self.placement.bind,
             master_port=self.master_port(load),
         )
-        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        env = {**os.environ, **(c.own.locust_env() if c.own else {}), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         with pinning.side(c.cpus, pinning.GENERATOR):
             locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO, nice=nice)
         self._locusts.append(locust)

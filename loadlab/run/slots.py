@@ -36,11 +36,14 @@ class Slot:
     def locust_address(self) -> str:
         return f"{HOST}:{self.locust_port}"
 
+    @property
+    def external(self) -> bool:
+        """A service loadlab did not start (`--url`): no server metrics to scrape."""
+        return self.spec.metrics_port is None
+
     def scrape_targets(self) -> list[ScrapeTarget]:
-        return [
-            ScrapeTarget(TARGETS_JOB, self.metrics_address, **self.labels),
-            ScrapeTarget(LOCUST_JOB, self.locust_address, **self.labels),
-        ]
+        locust = [ScrapeTarget(LOCUST_JOB, self.locust_address, **self.labels)]
+        return locust if self.external else [ScrapeTarget(TARGETS_JOB, self.metrics_address, **self.labels), *locust]
 
 
 def slots(config: RunConfig, run_id: str, points: list[Point], placement: Placement) -> list[Slot]:
@@ -56,7 +59,9 @@ def slots(config: RunConfig, run_id: str, points: list[Point], placement: Placem
                 host=placement.bind,
                 port=picked[3 * i],
                 loop=config.loop,
-                metrics_port=picked[3 * i + 1],
+                metrics_port=None if config.own and config.own.url else picked[3 * i + 1],
+                wrapped=bool(config.own and config.own.app),
+                threads=config.threads,
             ),
             picked[3 * i + 2],
             {

@@ -38,13 +38,23 @@ def wipe_metrics_dir(path: Path) -> None:
             os.remove(f)
 
 
-def serve(spec: ServerSpec, threads: int, db_pool: int, metrics_dir: Path | None) -> int:
+def serve(
+    spec: ServerSpec,
+    threads: int,
+    db_pool: int,
+    metrics_dir: Path | None,
+    app_env: dict[str, str] | None = None,
+    health: str | None = None,
+) -> int:
+    """Serve `spec` in the foreground; a user's app (`spec.wrapped`) with `app_env` naming it, ready
+    once `health` (a URL) answers."""
     check(spec, threads, db_pool)
     check_port(spec.host, spec.port)
     if spec.metrics_port:
         # The workers share it (SO_REUSEPORT), so another server of this user's would share it too: refuse.
         check_port(spec.host, spec.metrics_port, "--metrics-port")
-    database.check(Settings().database_url, USAGE)
+    if not spec.wrapped:  # the lab's targets need its PostgreSQL; a user's app has settings of its own
+        database.check(Settings().database_url, USAGE)
     own_dir = metrics_dir is None
     path = Path(tempfile.mkdtemp(prefix="loadlab-metrics-")) if own_dir else metrics_dir
     wipe_metrics_dir(path)
@@ -53,8 +63,9 @@ def serve(spec: ServerSpec, threads: int, db_pool: int, metrics_dir: Path | None
         f"(threads {threads}, db pool {db_pool}, metrics {spec.metrics_url}/metrics)",
         flush=True,
     )
+    env = {**os.environ, **(app_env or {}), **target_env(spec, path, threads, db_pool)}
     try:
-        return run_foreground(server_command(spec), {**os.environ, **target_env(spec, path, threads, db_pool)})
+        return run_foreground(server_command(spec), env, health)
     finally:
         if own_dir:
             shutil.rmtree(path, ignore_errors=True)
@@ -66,8 +77,9 @@ def serve_upstream(host: str, port: int) -> int:
     return run_foreground(upstream_command(host, port), dict(os.environ))
 
 
-def run_foreground(cmd: list[str], env: dict[str, str]) -> int:
-    """Run `cmd` with its output on ours until it exits or we are told to stop."""
+def run_foreground(cmd: list[str], env: dict[str, str], health: str | None = None) -> int:
+    """Run `cmd` with its output on ours until it exits or we are told to stop; with `health`, a URL
+    that must answer 2xx or 3xx first (else the server is stopped and the error raised)."""
     proc = procs.start(cmd, env=env)
     stopping = False
 
@@ -77,6 +89,11 @@ def run_foreground(cmd: list[str], env: dict[str, str]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
+        if health:
+            from loadlab.stack.user_app import wait_healthy
+
+            wait_healthy(health, alive=lambda: proc.poll() is None)
+            print(f"loadlab: {health} answers", flush=True)
         # Polled, not Popen.wait(): an exception raised inside wait() makes it wait 0.25 s more for the child.
         while (code := proc.poll()) is None and not stopping:
             time.sleep(WAIT_POLL_S)

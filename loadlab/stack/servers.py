@@ -5,12 +5,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadlab import REPO
+from loadlab.contract.app import WRAPPED_APP
 from loadlab.contract.ports import TARGET_PORT
 from loadlab.contract.scenarios import TARGETS as TARGETS  # the targets a server serves, named here too
 from loadlab.contract.settings import METRICS_HOST_ENV, METRICS_PORT_ENV
 from loadlab.errors import LoadlabError
 
-SERVERS = ("uvicorn", "uvicorn-workers", "gunicorn-uvicorn", "gunicorn-asgi")
+ASGI_SERVERS = ("uvicorn", "uvicorn-workers", "gunicorn-uvicorn", "gunicorn-asgi")
+WSGI_SERVERS = ("gunicorn-sync", "gunicorn-gthread")  # Gunicorn's own workers, for a user's WSGI app
+SERVERS = (*ASGI_SERVERS, *WSGI_SERVERS)
 LOOPS = ("auto", "asyncio", "uvloop")
 
 GUNICORN_CONF = REPO / "targets" / "gunicorn.conf.py"
@@ -33,10 +36,12 @@ class ServerSpec:
     # Where every worker serves the merged metrics from a thread, whatever its event loop does: the port
     # Prometheus scrapes (targets.instrumentation). None: only /metrics on `port`, which a blocked loop blocks.
     metrics_port: int | None = None
+    wrapped: bool = False  # a user's app (`--app`), served through targets.wrapped; `target` is its name
+    threads: int = 1  # gunicorn-gthread: threads per worker
 
     @property
     def app(self) -> str:
-        return f"targets.{self.target}_app:app"
+        return WRAPPED_APP if self.wrapped else f"targets.{self.target}_app:app"
 
     @property
     def _reach(self) -> str:
@@ -67,6 +72,8 @@ def check(spec: ServerSpec, threads: int, db_pool: int) -> None:
         raise LoadlabError(f"--metrics-port must be from 1 to 65535, got {spec.metrics_port}")
     if spec.metrics_port == spec.port:
         raise LoadlabError(f"--metrics-port must differ from --port ({spec.port})")
+    if spec.server in WSGI_SERVERS and not spec.wrapped:
+        raise LoadlabError(f"--server {spec.server} serves WSGI apps (--app); the lab's targets are ASGI")
 
 
 def server_command(spec: ServerSpec) -> list[str]:
@@ -80,6 +87,10 @@ def server_command(spec: ServerSpec) -> list[str]:
     cmd += ["--bind", f"{spec.host}:{spec.port}", "--workers", str(spec.workers)]
     if spec.server == "gunicorn-uvicorn":
         return [*cmd, "--worker-class", UVICORN_WORKER_CLASS[spec.loop]]
+    if spec.server == "gunicorn-sync":
+        return [*cmd, "--worker-class", "sync"]
+    if spec.server == "gunicorn-gthread":
+        return [*cmd, "--worker-class", "gthread", "--threads", str(spec.threads)]
     return [*cmd, "--worker-class", "asgi", "--asgi-loop", spec.loop]
 
 

@@ -2,6 +2,7 @@
 waited on until they answer, so a run never loads a server that is not up."""
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -42,6 +43,12 @@ class Service:
         except OSError:
             return ""
 
+    def cause(self) -> str:
+        """The log's last exception line (`SomeError: why`), else its last line: why it exited."""
+        tail = self.log_tail(40).splitlines()
+        errors = [line.strip() for line in tail if re.match(r"^\s*[\w.]*(Error|Exception)\b.*:", line)]
+        return errors[-1] if errors else (tail[-1] if tail else "")
+
     def stop(self) -> None:
         if not self.stopped:
             self.stopped = True
@@ -54,20 +61,22 @@ class Service:
         ready_path: str,
         timeout: float = READY_TIMEOUT_S,
         ready: Callable[[httpx.Response], bool] = lambda response: True,
+        at: str | None = None,
     ) -> "Service":
-        """Wait until `url + ready_path` answers below 500 and `ready` holds; a process that exits
-        (or is stopped) meanwhile, or never answers, is stopped and named in the error."""
+        """Wait until `url + ready_path` (`at + ready_path`, given `at`) answers below 500 and `ready`
+        holds; a process that exits (or is stopped) meanwhile, or never answers, is stopped and named in the error."""
+        base = at or self.url
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
                 self.stop()
                 raise LoadlabError(
                     f"{self.name} exited with status {self.proc.returncode} before it was ready "
-                    f"(log {self.log}): {self.log_tail(1)}",
+                    f"(log {self.log}): {self.cause()}",
                     FAILED,
                 )
             try:
-                response = httpx.get(self.url + ready_path, timeout=2)
+                response = httpx.get(base + ready_path, timeout=2)
                 if response.status_code < 500 and ready(response):
                     return self
             except httpx.HTTPError:
@@ -75,7 +84,7 @@ class Service:
             time.sleep(0.1)
         self.stop()
         raise LoadlabError(
-            f"{self.name} did not answer {self.url + ready_path} within {timeout:.0f}s (log {self.log})", FAILED
+            f"{self.name} did not answer {base + ready_path} within {timeout:.0f}s (log {self.log})", FAILED
         )
 
 
@@ -133,8 +142,10 @@ def launch_target(
 
 
 def target_ready(spec: ServerSpec) -> dict[str, Any]:
-    # /metrics is ready as soon as the app is, and scraping it does not count as a request.
-    return {"ready_path": "/metrics", "ready": all_workers_up(spec.workers)}
+    # /metrics is ready as soon as the app is, and scraping it does not count as a request. A user's
+    # app has it on the metrics port only (targets.wrapped): every path of its own port is the app's.
+    at = spec.metrics_url if spec.wrapped else None
+    return {"ready_path": "/metrics", "ready": all_workers_up(spec.workers), "at": at}
 
 
 def all_workers_up(workers: int) -> Callable[[httpx.Response], bool]:
