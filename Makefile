@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOADLAB := $(VENV)/bin/loadlab
 
-.PHONY: setup test test-fast lint format bench serve loadtest sweep history dashboards up down loadtest-compose open-run clean
+.PHONY: setup test test-fast lint format bench serve loadtest sweep calibrate history dashboards up down loadtest-compose open-run clean
 
 setup: $(VENV)/.installed  ## create .venv and install everything (apt packages too, on Debian)
 
@@ -33,6 +33,9 @@ sweep: setup  ## worker-count tuning: each configuration's capacity under the SL
 
 history: setup  ## every stored run and sweep over time with Apache Otava's change points; exit 1 when the newest run regressed
 	$(LOADLAB) history $(ARGS)
+
+calibrate: setup  ## this machine's noise between identical runs, which `loadlab compare` requires single runs to exceed (~4 min); ARGS="--pairs 5"
+	$(LOADLAB) calibrate $(ARGS)
 
 up: setup  ## the stack in containers (needs Docker and .env): build, start, wait until healthy, print the URLs
 	$(LOADLAB) compose up $(if $(WORKERS_LOCUST),--workers $(WORKERS_LOCUST)) $(ARGS)

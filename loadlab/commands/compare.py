@@ -1,17 +1,19 @@
 """`loadlab compare A B`: did run (or sweep) B regress against A? One verdict per point and figure.
 
-    loadlab compare <run A> <run B> [--threshold 0.1] [--match target,scenario] [--results DIR] [--json]
+    loadlab compare <run A> <run B> [--threshold 0.1] [--match target,scenario] [--results DIR]
+                    [--calibration FILE|none] [--json]
 
 A and B are run ids under --results (default results/) or paths of results folders; two runs or
 two sweeps (a folder with sweep.json), not one of each. How points are paired and judged:
-loadlab.tuning.comparison; the table: loadlab.console.compare_table; `--json` prints
-`Result.to_dict()`. The same comparison is a section of B's report with `loadlab report B --compare A`
-(loadlab.commands.report, loadlab.report.compare_section).
+loadlab.tuning.comparison and run_comparison; single runs need this machine's noise floor from
+`loadlab calibrate` (default <results>/calibration.json); the table: loadlab.console.compare_table;
+`--json` prints `Result.to_dict()`. The same comparison is a section of B's report with
+`loadlab report B --compare A` (loadlab.commands.report, loadlab.report.compare_section).
 
-Exit status, for CI: 0 when nothing regressed (improved, unchanged and noise all pass), 1 when B
-regressed beyond the threshold on at least one figure, 2 for bad input (a missing run, a folder
-that is not one, a run against a sweep, no point in common, a threshold outside (0, 1)), with one
-line on stderr. E.g. in a pipeline:
+Exit status, for CI: 0 when nothing regressed (improvement, noise and not enough data all pass),
+1 when B regressed on at least one figure, 2 for bad input (a missing run, a folder that is not
+one, a run against a sweep, no point in common, different --repeat, a threshold outside (0, 1), a
+calibration of another machine or suite), with one line on stderr. E.g. in a pipeline:
 
     loadlab run --scenario io-sleep --run-id candidate ...
     loadlab compare baseline candidate --threshold 0.15   # fails the job on status 1 or 2
@@ -63,17 +65,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=match_arg,
         help=f"fields that pair points (default {','.join(RUN_MATCH)}; sweeps: the whole configuration)",
     )
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        help="this machine's noise floor for single runs (default <results>/calibration.json from "
+        "`loadlab calibrate`; 'none' to judge without one)",
+    )
     p.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
     p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    """0: nothing regressed; 1: B regressed beyond the threshold; 2: bad input, one line on stderr."""
+    """0: nothing regressed; 1: B regressed; 2: bad input, one line on stderr."""
+    from loadlab.results.calibration import default_path
     from loadlab.tuning.comparison import compare_sides, open_side
 
     try:
         a, b = open_side(args.results, args.a), open_side(args.results, args.b)
-        result = compare_sides(a, b, args.threshold, args.match)
+        calibration = args.calibration or default_path(args.results)
+        result = compare_sides(a, b, args.threshold, args.match, calibration)
     except LoadlabError as exc:
         print(f"loadlab compare: error: {exc}", file=sys.stderr)
         return exc.status

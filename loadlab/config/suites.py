@@ -3,6 +3,26 @@
 from typing import Any
 
 SUITES: dict[str, dict[str, Any]] = {
+    # `loadlab calibrate`'s default: this machine's noise between identical runs, for `loadlab compare`.
+    # Short (4 points x (2 s warm-up + 6 s) = 32 s of load a run; 6 s gives the 5 whole seconds compare's
+    # block bootstrap needs) and light, so that the CPU other work takes moves it little: 30 users against
+    # 1 worker. The sync target is bound by its threads, not the CPU: 10 threads / 0.1 s is a ceiling of
+    # about 100 rps, so `--threads 8` cuts its capacity by 20 % (the benchmark's slowdown).
+    "calibration": {
+        "points": [
+            ("io-sleep", "sync"),
+            ("io-sleep", "async"),
+            ("io-http", "sync"),
+            ("io-http", "async"),
+        ],
+        "server": "uvicorn",
+        "workers": 1,
+        "threads": 10,
+        "users": 30,
+        "model": "closed",
+        "duration_s": 6,
+        "warmup_s": 2,
+    },
     # The article's C1 setup (4 Uvicorn workers, 100 concurrent users, 100 ms waits), then the real
     # I/O, fan-out and CPU scenarios that the other claims need, both targets side by side.
     # C2 is a claim about one request's latency, so fan-out runs with 5 users, far from saturation.

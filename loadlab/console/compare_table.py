@@ -1,14 +1,15 @@
-"""What `loadlab compare` prints: the table of B against A, a verdict per figure in its colour, the
-notes, and the summary line last (the one a CI log shows)."""
+"""What `loadlab compare` prints: how the figures were tested, the table of B against A (each change
+with its interval, the noise floor, the adjusted p-value and the verdict, in its colour), the notes,
+and the summary line last (the one a CI log shows)."""
 
 from rich.console import Console
 from rich.table import Table
 
-from loadlab.tuning.compare import IMPROVED, NOISE, REGRESSED
+from loadlab.tuning.compare import IMPROVEMENT, NOISE, NOT_ENOUGH, REGRESSION
 from loadlab.tuning.comparison_result import Result, cells, headers
 
 LEFT = ("point", "configuration", "figure", "verdict")
-STYLES = {REGRESSED: "red", NOISE: "yellow", IMPROVED: "green"}
+STYLES = {REGRESSION: "red", NOISE: "yellow", IMPROVEMENT: "green", NOT_ENOUGH: "magenta"}
 
 
 def table(result: Result) -> Table:
@@ -22,6 +23,8 @@ def table(result: Result) -> Table:
 
 def show(result: Result, out: Console) -> None:
     out.print(f"compare {result.kind}s: A = {result.a}, B = {result.b}; threshold ±{result.threshold:.0%}")
+    if result.method:
+        out.print(f"tests: {result.method}", soft_wrap=True)
     out.print()
     out.print(table(result))
     if result.notes:

@@ -3,16 +3,16 @@ the summary (the verdict) first, the table, the notes; every text escaped."""
 
 import html
 
-from loadlab.tuning.compare import IMPROVED, REGRESSED
+from loadlab.tuning.compare import IMPROVEMENT, REGRESSION
 from loadlab.tuning.comparison_result import Result, cells, headers
 
 # the report's own classes (loadlab.report.html's CSS) beside the verdict's, so a verdict shows in colour
-VERDICT_CSS = {REGRESSED: "bad", IMPROVED: "good"}
+VERDICT_CSS = {REGRESSION: "bad", IMPROVEMENT: "good"}
 
 
 def html_section(result: Result, heading: bool = True) -> str:
     """The comparison as an HTML fragment: a <section> with the summary (the verdict), the table and
-    the notes; every text escaped. Verdicts are classes (`verdict-regressed`, ...) and the report's
+    the notes; every text escaped. Verdicts are classes (`verdict-regression`, ...) and the report's
     `bad`/`good`. `heading=False` leaves out the <h2>, for a page that titles the section itself."""
     e = html.escape
     verdict_css = "bad" if result.regressions else "good"
@@ -21,6 +21,7 @@ def html_section(result: Result, heading: bool = True) -> str:
         *([f"<h2>{e(result.kind.capitalize())} B against A</h2>"] if heading else []),
         f"<p>A: <code>{e(result.a)}</code>, B: <code>{e(result.b)}</code>, threshold ±{result.threshold:.0%}</p>",
         f'<p class="summary {verdict_css}"><strong>{e(result.summary_line())}</strong></p>',
+        *([f'<p class="method">Tests: {e(result.method)}</p>'] if result.method else []),
         '<table class="compare">',
         "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in headers(result)) + "</tr></thead>",
         "<tbody>",

@@ -1,116 +1,47 @@
-"""Did run B regress against run A? A verdict per figure that allows for the machine's noise.
+"""Did a figure of B change against A? The verdict on one figure, from the evidence the tests gave.
 
-Two runs of the same thing never measure exactly the same. A difference counts only when it is
-both large and unlikely to be chance:
-- large: B's figure differs from A's by more than `threshold` (default 10 %): the median of the
-  samples with `compare`, or each run's own figure (e.g. its p99) with `judge`;
-- not chance: where both runs have per-second samples (at least `MIN_SAMPLES` each), a two-sided
-  Mann–Whitney U test says the two sets of samples differ (p < `ALPHA`). It compares ranks, so it
-  assumes nothing about the samples' distribution, and one slow second cannot sway it much.
-A large difference the test cannot tell from chance is "noise"; with too few samples the threshold
-decides alone, and the verdict says so. A figure with no samples but a confidence interval per side
-(a percentile from its request count: `quantile_interval`) is noise while the intervals overlap
-(`judge_intervals`). Which way is worse depends on the figure: less throughput,
-more latency.
+Every figure ends as one of four verdicts:
+- regression / improvement: B's figure moved the worse / better way by more than `threshold`
+  (default 10 %), by more than this machine's noise floor between runs where the runs are single
+  (see loadlab.tuning.resample.Floor), and its test's p-value, adjusted by Benjamini–Hochberg over
+  every figure compared, is below `ALPHA`;
+- noise: any of those three fails; the reason says which;
+- not enough data: there is nothing to test the change with (fewer than `MIN_SAMPLES` seconds, no
+  Locust stats, no calibration for single runs) and it is beyond the threshold.
+The tests (loadlab.tuning.resample) give the ratio B ÷ A with its interval. Which way is worse
+depends on the figure: less throughput, more latency. Percentiles have no per-second samples
+(Locust's history holds running percentiles, not per-second ones): each run's gets a
+distribution-free interval from its request count (`quantile_interval`), and `percentile_estimate`
+turns the pair into a ratio interval and a p-value.
 """
 
 import math
-import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from loadlab.errors import LoadlabError
-from loadlab.results.point import PointResult
+from loadlab.tuning.resample import ALPHA, PERCENTILE, Estimate, Floor
 
-THRESHOLD = 0.10  # relative change of the median beyond which a difference may count
-ALPHA = 0.05  # significance level of the test
-MIN_SAMPLES = 5  # per side, for the test to be used
+THRESHOLD = 0.10  # relative change beyond which a difference may count
+MIN_SAMPLES = 5  # seconds per side, for the block bootstrap to be used
 
-REGRESSED = "regressed"
-IMPROVED = "improved"
-UNCHANGED = "unchanged"
-NOISE = "noise"  # beyond the threshold, but the test cannot tell it from chance
-THRESHOLD_ONLY = "no samples: threshold only"
+REGRESSION = "regression"
+IMPROVEMENT = "improvement"
+NOISE = "noise"
+NOT_ENOUGH = "not enough data"
+VERDICTS = (REGRESSION, IMPROVEMENT, NOISE, NOT_ENOUGH)
 
-# The figures of a point compared by `compare_points`: True when higher is better.
-FIGURES: dict[str, bool] = {"rps": True, "p50_ms": False, "p95_ms": False, "p99_ms": False}
-
-
-@dataclass(frozen=True)
-class Comparison:
-    verdict: str  # REGRESSED, IMPROVED, UNCHANGED or NOISE
-    a: float  # median of A
-    b: float  # median of B
-    change: float  # (b − a) ÷ a; ±inf when a is 0 and b is not
-    p_value: float | None  # None: too few samples, the threshold decided alone
-    reason: str
+# the alphas tried, loosest first, to turn two intervals that must lie apart into a p-value
+_ALPHAS = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001)
 
 
-def compare(
-    a: Sequence[float],
-    b: Sequence[float],
-    *,
-    higher_is_better: bool,
-    threshold: float = THRESHOLD,
-    alpha: float = ALPHA,
-) -> Comparison:
-    """B against A: samples of one figure (e.g. throughput per second), or a single value per side."""
-    if not a or not b:
-        raise LoadlabError(f"nothing to compare: run A has {len(a)} samples and run B {len(b)}")
-    return judge(
-        statistics.median(a),
-        statistics.median(b),
-        a,
-        b,
-        higher_is_better=higher_is_better,
-        threshold=threshold,
-        alpha=alpha,
-        what="median ",
-    )
-
-
-def judge(
-    value_a: float,
-    value_b: float,
-    samples_a: Sequence[float] = (),
-    samples_b: Sequence[float] = (),
-    *,
-    higher_is_better: bool,
-    threshold: float = THRESHOLD,
-    alpha: float = ALPHA,
-    what: str = "",
-) -> Comparison:
-    """B against A on one figure's values (e.g. each run's p99 over its whole measured window); the
-    samples (e.g. per second), where both sides have `MIN_SAMPLES`, only feed the test. A significant
-    test whose samples move the other way than the values is noise too. `what` prefixes the reason."""
-    change, direction, said = _change(value_a, value_b, higher_is_better, what)
-    if abs(change) <= threshold:
-        return Comparison(UNCHANGED, value_a, value_b, change, None, f"{said}: within ±{threshold:.0%}")
-    if min(len(samples_a), len(samples_b)) < MIN_SAMPLES:
-        return Comparison(direction, value_a, value_b, change, None, f"{said}: {THRESHOLD_ONLY}")
-    from scipy.stats import mannwhitneyu  # here, not at the top: the CLI's other commands do not pay its import
-
-    p = float(mannwhitneyu(samples_a, samples_b, alternative="two-sided").pvalue)
-    test = f"Mann–Whitney p={p:.2g}"
-    if p >= alpha:
-        return Comparison(NOISE, value_a, value_b, change, p, f"{said}, but {test} ≥ {alpha:g}: noise")
-    if (statistics.median(samples_b) > statistics.median(samples_a)) != (value_b > value_a):
-        return Comparison(
-            NOISE, value_a, value_b, change, p, f"{said}, but the samples moved the other way ({test}): noise"
-        )
-    return Comparison(direction, value_a, value_b, change, p, f"{said}, {test} < {alpha:g}")
-
-
-def _change(value_a: float, value_b: float, higher_is_better: bool, what: str) -> tuple[float, str, str]:
-    """(relative change, the verdict should it count, the phrase saying it)."""
+def relative_change(value_a: float, value_b: float) -> float:
+    """(b − a) ÷ |a|; ±inf when a is 0 and b is not."""
     if value_a == value_b:
-        change = 0.0
-    elif value_a == 0:
-        change = math.copysign(math.inf, value_b)
-    else:
-        change = (value_b - value_a) / abs(value_a)
-    worse = change < 0 if higher_is_better else change > 0
-    return change, REGRESSED if worse else IMPROVED, f"{what}{value_a:.4g} → {value_b:.4g} ({change:+.1%})"
+        return 0.0
+    if value_a == 0:
+        return math.copysign(math.inf, value_b)
+    return (value_b - value_a) / abs(value_a)
 
 
 def quantile_interval(q: float, n: int, known: Mapping[float, float], alpha: float = ALPHA) -> tuple[float, float]:
@@ -134,58 +65,78 @@ def quantile_interval(q: float, n: int, known: Mapping[float, float], alpha: flo
     return min(lo, hi), max(lo, hi)  # rounded percentiles beside an exact minimum may cross
 
 
-def judge_intervals(
+def percentile_estimate(
+    q: float,
     value_a: float,
     value_b: float,
-    interval_a: tuple[float, float] | None,
-    interval_b: tuple[float, float] | None,
-    *,
-    higher_is_better: bool,
-    threshold: float = THRESHOLD,
+    pct_a: tuple[int, dict[float, float]],
+    pct_b: tuple[int, dict[float, float]],
     alpha: float = ALPHA,
-    what: str = "",
-) -> Comparison:
-    """B against A on one figure per side with a confidence interval each (see `quantile_interval`),
-    where there are no samples to test: beyond the threshold and intervals apart counts; beyond the
-    threshold with overlapping intervals is noise. Without both intervals the threshold decides alone.
-    The Comparison's p_value is None: there is no test statistic."""
-    change, direction, said = _change(value_a, value_b, higher_is_better, what)
+) -> Estimate | None:
+    """The ratio of one percentile, B ÷ A, from each run's (requests, known quantiles): its interval
+    is [low B ÷ high A, high B ÷ low A] of the two (1 − alpha) intervals; its p-value the smallest
+    alpha tried at which the two intervals lie apart (apart at alpha, the test's size is below it)."""
+    (a_lo, a_hi), (b_lo, b_hi) = quantile_interval(q, *pct_a, alpha), quantile_interval(q, *pct_b, alpha)
+    if min(a_lo, value_a) <= 0:
+        return None
+    p = 1.0
+    for level in _ALPHAS:
+        (x_lo, x_hi), (y_lo, y_hi) = quantile_interval(q, *pct_a, level), quantile_interval(q, *pct_b, level)
+        if not (y_lo > x_hi or y_hi < x_lo):
+            break
+        p = level
+    return Estimate(value_b / value_a, b_lo / a_hi, b_hi / a_lo, p, PERCENTILE)
+
+
+@dataclass
+class Evidence:
+    """What is known about one figure of one point, before the family's p-values are adjusted."""
+
+    a: float
+    b: float
+    higher_is_better: bool
+    estimate: Estimate | None = None  # None: nothing to test with (`missing` says why)
+    floor: Floor | None = None  # this machine's noise between single runs
+    needs_floor: bool = False  # single runs: the floor must be exceeded too
+    missing: str = ""
+
+    @property
+    def change(self) -> float:
+        return relative_change(self.a, self.b)
+
+    @property
+    def p_value(self) -> float | None:
+        """The test's p, and where a floor applies the larger of it and the floor's (both must pass)."""
+        if self.estimate is None:
+            return None
+        if self.needs_floor:
+            if self.floor is None:
+                return None
+            return max(self.estimate.p_value, self.floor.p_value(self.b / self.a if self.a else math.inf))
+        return self.estimate.p_value
+
+
+def decide(e: Evidence, q_value: float | None, threshold: float = THRESHOLD, alpha: float = ALPHA) -> tuple[str, str]:
+    """(verdict, reason) of one figure; `q_value` its p-value adjusted over the family."""
+    change = e.change
+    worse = change < 0 if e.higher_is_better else change > 0
+    direction = REGRESSION if worse else IMPROVEMENT
+    said = f"{e.a:.4g} → {e.b:.4g} ({change:+.1%})"
     if abs(change) <= threshold:
-        return Comparison(UNCHANGED, value_a, value_b, change, None, f"{said}: within ±{threshold:.0%}")
-    if interval_a is None or interval_b is None:
-        return Comparison(direction, value_a, value_b, change, None, f"{said}: {THRESHOLD_ONLY}")
-    (a_lo, a_hi), (b_lo, b_hi) = interval_a, interval_b
-    said_i = f"{1 - alpha:.0%} intervals [{a_lo:.4g}, {a_hi:.4g}] and [{b_lo:.4g}, {b_hi:.4g}]"
-    if b_lo > a_hi or b_hi < a_lo:
-        if (b_lo > a_hi) == (value_b > value_a):
-            return Comparison(direction, value_a, value_b, change, None, f"{said}: {said_i} are apart")
-        return Comparison(NOISE, value_a, value_b, change, None, f"{said}, but {said_i} lie the other way: noise")
-    return Comparison(NOISE, value_a, value_b, change, None, f"{said}, but {said_i} overlap: noise")
-
-
-def compare_points(
-    a: PointResult,
-    b: PointResult,
-    samples: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
-    threshold: float = THRESHOLD,
-) -> dict[str, Comparison]:
-    """Each figure of `FIGURES` of point B against point A: from per-second samples where `samples`
-    has them ({figure: (samples of A, samples of B)}), else from the points' own figures. A figure
-    either point lacks is left out."""
-    found = {}
-    for figure, higher_is_better in FIGURES.items():
-        if samples and figure in samples:
-            of_a, of_b = samples[figure]
-        else:
-            value_a, value_b = getattr(a, figure), getattr(b, figure)
-            if value_a is None or value_b is None:
-                continue
-            of_a, of_b = [value_a], [value_b]
-        if of_a and of_b:
-            found[figure] = compare(of_a, of_b, higher_is_better=higher_is_better, threshold=threshold)
-    return found
-
-
-def regressed(comparisons: Mapping[str, Comparison]) -> list[str]:
-    """The figures that regressed, each as one phrase; [] when none did."""
-    return [f"{figure} regressed: {c.reason}" for figure, c in comparisons.items() if c.verdict == REGRESSED]
+        return NOISE, f"{said}: within ±{threshold:.0%}"
+    if e.estimate is None:
+        return NOT_ENOUGH, f"{said}: not enough data: {e.missing or 'no test'}"
+    interval = f"B/A {e.estimate.low:.3g}–{e.estimate.high:.3g} ({1 - alpha:.0%}, {e.estimate.method})"
+    if e.needs_floor:
+        if e.floor is None:
+            return NOT_ENOUGH, f"{said}: no noise floor of this machine for it (run `loadlab calibrate`)"
+        within = e.a > 0 and e.b > 0 and abs(math.log(e.b / e.a)) <= e.floor.log_bound
+        if within:
+            return NOISE, f"{said}: within this machine's A/A noise, ±{e.floor.relative:.1%} ({e.floor.df + 1} runs)"
+    assert q_value is not None
+    tested = f"{interval}; p = {e.p_value:.2g}, Benjamini–Hochberg q = {q_value:.2g}"
+    if q_value >= alpha:
+        return NOISE, f"{said}, but {tested} ≥ {alpha:g}: noise"
+    if (e.estimate.ratio > 1) != (e.b > e.a):
+        return NOISE, f"{said}, but the samples moved the other way ({tested}): noise"
+    return direction, f"{said}: {tested} < {alpha:g}"

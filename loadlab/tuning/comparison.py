@@ -1,59 +1,37 @@
-"""Run (or sweep) B against A: pair their points (or configurations), judge each figure, one `Result`.
+"""Run (or sweep) B against A: open both sides, pair their points (or configurations), judge each
+figure, one `Result`.
 
 Runs: points are matched on target, scenario, server and workers (`match` picks other fields, e.g.
 ("target", "scenario") to compare across worker counts); a point only one side has is listed as
-such. Per point: throughput (rps), mean latency and p50/p95/p99, each B against A. A difference
-counts as a regression only when it is beyond the threshold (default 10 %) and, where both runs
-have per-second samples, a Mann–Whitney U test says it is not noise (loadlab.tuning.compare). The
-samples come from Locust's history file, after the warm-up and until the users stop
-(loadlab.results.locust_csv.read_per_second):
-- throughput: requests completed in each second (the file's own `Requests/s` column is Locust's
-  moving average over ~10 s, not a per-second figure);
-- mean latency: each second's mean, from the running totals (count × average);
-- p50/p95/p99: none. Locust writes the history's percentiles over everything since the warm-up
-  (per-second ones only with --csv-full-history, and those are overlapping 10-s windows, not
-  independent samples). Instead, each run's percentile gets a distribution-free 95 % confidence
-  interval from its request count and the percentiles Locust reports in `<point>_stats.csv`
-  (loadlab.tuning.compare.quantile_interval): a difference beyond the threshold whose intervals
-  overlap is noise. The p-value column then says "—" (no test statistic); with no stats file
-  the threshold decides alone.
+such. How each figure is tested, and why single runs need this machine's calibration (the noise
+floor that `loadlab calibrate` writes to <results>/calibration.json): loadlab.tuning.run_comparison.
 
-Sweeps: configurations are compared on capacity_rps and capacity_p99_ms; there are no per-second
-samples of a capacity, so the threshold alone decides.
+Sweeps: configurations are compared on capacity_rps and capacity_p99_ms; there are no samples of
+a capacity, so the threshold alone decides.
 
-Bad input (a missing run, a run against a sweep, no point in common, a threshold outside (0, 1))
-is a LoadlabError of one line. SciPy is imported only when a test is made.
+Bad input (a missing run, a run against a sweep, no point in common, runs made with different
+--repeat, a threshold outside (0, 1), a calibration of another machine or suite) is a LoadlabError
+of one line. SciPy and arch are imported only when a test is made.
 """
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from loadlab.errors import LoadlabError
+from loadlab.results.calibration import Calibration, default_path
 from loadlab.results.folder import RunFolder
-from loadlab.results.locust_csv import read_per_second, read_percentiles
-from loadlab.results.point import PointResult, RunSummary
+from loadlab.results.point import RunSummary
 from loadlab.results.sweep import ConfigResult, SweepFolder, SweepSummary
-from loadlab.tuning.compare import (
-    IMPROVED,
-    MIN_SAMPLES,
-    REGRESSED,
-    THRESHOLD,
-    UNCHANGED,
-    judge,
-    judge_intervals,
-    quantile_interval,
-)
-from loadlab.tuning.comparison_result import ONLY_A, ONLY_B, RUN_FIGURES, SWEEP_FIGURES, Result, Row
+from loadlab.tuning.compare import IMPROVEMENT, NOISE, REGRESSION, THRESHOLD, relative_change
+from loadlab.tuning.comparison_result import SWEEP_FIGURES, Result, Row
+from loadlab.tuning.pairing import add_only, pair
+from loadlab.tuning.run_comparison import RUN_MATCH, compare_runs, repeat_count
 
 MATCH_FIELDS = ("target", "scenario", "server", "workers", "threads", "db_pool")
-RUN_MATCH = ("target", "scenario", "server", "workers")
+NO_SWEEP_SAMPLES = "sweeps: a capacity has no samples to test, so the threshold alone decides"
+NO_CALIBRATION = "none"  # --calibration none: compare single runs without a noise floor
 
-NO_SWEEP_SAMPLES = "sweeps: a capacity has no per-second samples, so the threshold alone decides"
-
-
-# ---------------------------------------------------------------- reading the two sides
+__all__ = ["RUN_MATCH", "compare_runs"]
 
 
 @dataclass
@@ -91,7 +69,26 @@ def parse_match(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(fields))
 
 
-def compare_sides(a: Side, b: Side, threshold: float, match: tuple[str, ...] | None = None) -> Result:
+def load_calibration(path: Path, a: Side) -> Calibration | None:
+    """The calibration single runs are judged with: None when there is none at `path` (or it is
+    "none"); refused in one line when it is of another machine or of another suite than A ran."""
+    if str(path) == NO_CALIBRATION or not path.exists():
+        return None
+    calibration = Calibration.read(path)
+    assert a.run is not None
+    calibration.check(path, a.name, a.run.points)
+    return calibration
+
+
+def compare_sides(
+    a: Side,
+    b: Side,
+    threshold: float,
+    match: tuple[str, ...] | None = None,
+    calibration: Path | None = None,
+) -> Result:
+    """B against A. Single runs use the calibration at `calibration` (default: calibration.json in
+    the results folder that holds A)."""
     check_threshold(threshold)
     if a.kind != b.kind:
         raise LoadlabError(
@@ -99,154 +96,14 @@ def compare_sides(a: Side, b: Side, threshold: float, match: tuple[str, ...] | N
         )
     names = (a.name, b.name)
     if a.run is not None and b.run is not None:
-        return compare_runs(a.run, RunFolder(a.path), b.run, RunFolder(b.path), threshold, match or RUN_MATCH, names)
+        found = None
+        if repeat_count(a.run) == 1 and repeat_count(b.run) == 1:
+            found = load_calibration(calibration or default_path(a.path.parent), a)
+        return compare_runs(
+            a.run, RunFolder(a.path), b.run, RunFolder(b.path), threshold, match or RUN_MATCH, names, found
+        )
     assert a.sweep is not None and b.sweep is not None
     return compare_sweeps(a.sweep, b.sweep, threshold, match or MATCH_FIELDS, names)
-
-
-# ---------------------------------------------------------------- pairing
-
-
-def _index(items: list, key: Callable, label: Callable, side: str, unit: str, match: tuple[str, ...]) -> dict:
-    found: dict = {}
-    for item in items:
-        k = key(item)
-        if k in found:
-            raise LoadlabError(
-                f"{side} has two {unit}s matching {label(found[k])} on {', '.join(match)}: "
-                "cannot tell which to compare; match on more fields (--match)"
-            )
-        found[k] = item
-    return found
-
-
-def _pair(kind: str, a: list, b: list, match: tuple[str, ...], label: Callable) -> tuple[list, list, list]:
-    """(common pairs, only in A, only in B) of `a` and `b` matched on `match`; refuses none in common."""
-
-    def key(x: Any) -> tuple:
-        return tuple(getattr(x if kind == "run" else x.config, f) for f in match)
-
-    unit = "point" if kind == "run" else "configuration"
-    index_a = _index(a, key, label, "A", unit, match)
-    index_b = _index(b, key, label, "B", unit, match)
-    common = [(index_a[k], index_b[k]) for k in index_a if k in index_b]
-    if not common:
-        listed_a = ", ".join(label(x) for x in a) or "none"
-        listed_b = ", ".join(label(x) for x in b) or "none"
-        hint = "; --match target,scenario compares across servers and worker counts" if len(match) > 2 else ""
-        raise LoadlabError(
-            f"A and B have no {unit} in common when matched on {', '.join(match)} (A: {listed_a}; B: {listed_b}){hint}"
-        )
-    only_a = [index_a[k] for k in index_a if k not in index_b]
-    only_b = [index_b[k] for k in index_b if k not in index_a]
-    return common, only_a, only_b
-
-
-def _add_only(result: Result, only_a: list, only_b: list, label: Callable) -> None:
-    for verdict, items in ((ONLY_A, only_a), (ONLY_B, only_b)):
-        for x in items:
-            result.rows.append(Row(label(x), "", None, None, None, None, verdict, f"{verdict}: not compared"))
-
-
-# ---------------------------------------------------------------- comparing
-
-
-def _judge(a, b, samples_a: Sequence[float], samples_b: Sequence[float], higher_is_better: bool, threshold: float):
-    return judge(a, b, samples_a, samples_b, higher_is_better=higher_is_better, threshold=threshold)
-
-
-def _judge_percentile(figure: str, a: float, b: float, pct_a, pct_b, threshold: float):
-    q = float(figure[1:3]) / 100  # p50_ms → 0.5
-    intervals = [quantile_interval(q, *pct) if pct else None for pct in (pct_a, pct_b)]
-    return judge_intervals(a, b, *intervals, higher_is_better=False, threshold=threshold)
-
-
-def _point_label(p: PointResult) -> str:
-    return f"{p.target} {p.scenario} {p.server} x{p.workers}"
-
-
-def _load(p: PointResult) -> str:
-    return f"{p.rate:g}/s open" if p.load_model == "open" else f"{p.users} users {p.load_model}"
-
-
-def compare_runs(
-    a: RunSummary,
-    a_folder: RunFolder,
-    b: RunSummary,
-    b_folder: RunFolder,
-    threshold: float = THRESHOLD,
-    match: tuple[str, ...] = RUN_MATCH,
-    names: tuple[str, str] = ("A", "B"),
-) -> Result:
-    """Each point of B against the matching point of A; `a_folder`/`b_folder` hold Locust's files."""
-    result = Result("run", names[0], names[1], threshold, match)
-    common, only_a, only_b = _pair("run", a.points, b.points, match, _point_label)
-    for side, summary in (("A", a), ("B", b)):
-        if summary.status != "complete":
-            result.notes.append(f"{side} ({summary.run_id}) is {summary.status}: its points may be partial")
-    no_samples = []
-    for pa, pb in common:
-        item = _point_label(pa)
-        if pa.point != pb.point or _point_label(pb) != item:
-            item = f"{item} / {_point_label(pb)}"
-        prefix_a, prefix_b = a_folder.locust_prefix(pa.point), b_folder.locust_prefix(pb.point)
-        sa, sb = read_per_second(prefix_a, pa), read_per_second(prefix_b, pb)
-        pct_a, pct_b = read_percentiles(prefix_a, pa.route), read_percentiles(prefix_b, pb.route)
-        for side, s in (("A", sa), ("B", sb)):
-            if s.problem:
-                no_samples.append(f"{item} {side}: {s.problem}")
-            elif len(s.rps) < MIN_SAMPLES:
-                no_samples.append(f"{item} {side}: {len(s.rps)} whole seconds, fewer than {MIN_SAMPLES}")
-        values = {
-            "rps": (pa.rps, pb.rps, sa.rps, sb.rps),
-            "mean_ms": (sa.whole_mean_ms, sb.whole_mean_ms, sa.mean_ms, sb.mean_ms),
-            "p50_ms": (pa.p50_ms, pb.p50_ms, (), ()),
-            "p95_ms": (pa.p95_ms, pb.p95_ms, (), ()),
-            "p99_ms": (pa.p99_ms, pb.p99_ms, (), ()),
-        }
-        missing = []
-        for figure, higher_is_better, heading in RUN_FIGURES:
-            va, vb, samples_a, samples_b = values[figure]
-            if va is None or vb is None:
-                if figure != "mean_ms" or not (sa.problem or sb.problem):
-                    missing.append(f"{heading} ({'A' if va is None else 'B'} has none)")
-                continue
-            if figure in ("rps", "mean_ms"):
-                c = _judge(va, vb, samples_a, samples_b, higher_is_better, threshold)
-            else:
-                c = _judge_percentile(figure, va, vb, pct_a, pct_b, threshold)
-            result.rows.append(Row(item, figure, c.a, c.b, c.change, c.p_value, c.verdict, c.reason))
-        if missing:
-            result.notes.append(f"{item}: not compared: {', '.join(missing)}")
-        differs = [
-            f"{name} A {x} B {y}"
-            for name, x, y in (
-                ("load", _load(pa), _load(pb)),
-                ("threads", pa.threads, pb.threads),
-                ("db pool", pa.db_pool, pb.db_pool),
-                ("server", pa.server, pb.server),
-                ("workers", pa.workers, pb.workers),
-            )
-            if x != y
-        ]
-        if differs:
-            result.notes.append(f"{item}: {'; '.join(differs)}")
-        for side, p in (("A", pa), ("B", pb)):
-            if p.partial:
-                result.notes.append(f"{item}: {side}'s point is partial (interrupted)")
-            if p.untrustworthy:
-                result.notes.append(f"{item}: {side}'s point is untrustworthy: {'; '.join(p.untrustworthy_reasons)}")
-    if no_samples:
-        result.notes.append(
-            f"fewer than {MIN_SAMPLES} per-second samples a side, so the threshold alone decides throughput "
-            "and mean latency: " + "; ".join(no_samples)
-        )
-    result.notes.append(
-        "p50/p95/p99: no per-second samples; a change beyond the threshold is noise while the two runs' "
-        "95 % intervals (from request counts and Locust's percentiles) overlap"
-    )
-    _add_only(result, only_a, only_b, _point_label)
-    return result
 
 
 def compare_sweeps(
@@ -257,12 +114,15 @@ def compare_sweeps(
     names: tuple[str, str] = ("A", "B"),
 ) -> Result:
     """Each configuration of sweep B against the matching one of A, on capacity and its p99."""
-    result = Result("sweep", names[0], names[1], threshold, match)
+    result = Result("sweep", names[0], names[1], threshold, match, method=NO_SWEEP_SAMPLES)
 
     def label(c: ConfigResult) -> str:
         return c.config.id
 
-    common, only_a, only_b = _pair("sweep", a.configs, b.configs, match, label)
+    def key(c: ConfigResult) -> tuple:
+        return tuple(getattr(c.config, f) for f in match)
+
+    common, only_a, only_b = pair("configuration", a.configs, b.configs, key, label, match)
     for side, sweep in (("A", a), ("B", b)):
         if sweep.status != "complete":
             result.notes.append(f"{side} ({sweep.sweep_id}) is {sweep.status}")
@@ -277,15 +137,21 @@ def compare_sweeps(
         for figure, higher_is_better, _ in SWEEP_FIGURES:
             va, vb = getattr(ca, figure), getattr(cb, figure)
             if va is not None and vb is not None:
-                c = _judge(va, vb, (), (), higher_is_better, threshold)
-                result.rows.append(Row(item, figure, c.a, c.b, c.change, None, c.verdict, c.reason))
+                change = relative_change(va, vb)
+                worse = change < 0 if higher_is_better else change > 0
+                said = f"{va:.4g} → {vb:.4g} ({change:+.1%})"
+                if abs(change) <= threshold:
+                    verdict, reason = NOISE, f"{said}: within ±{threshold:.0%}"
+                else:
+                    verdict, reason = (REGRESSION if worse else IMPROVEMENT), f"{said}: threshold alone"
+                result.rows.append(Row(item, figure, va, vb, change, None, verdict, reason))
             elif figure == "capacity_rps":
                 if va is None and vb is None:
-                    verdict, reason = UNCHANGED, "no rate tried met the SLO in either sweep"
+                    verdict, reason = NOISE, "no rate tried met the SLO in either sweep"
                 elif vb is None:
-                    verdict, reason = REGRESSED, f"{va:.4g} → none: no rate B tried met the SLO"
+                    verdict, reason = REGRESSION, f"{va:.4g} → none: no rate B tried met the SLO"
                 else:
-                    verdict, reason = IMPROVED, f"none → {vb:.4g}: no rate A tried met the SLO"
+                    verdict, reason = IMPROVEMENT, f"none → {vb:.4g}: no rate A tried met the SLO"
                 result.rows.append(Row(item, figure, va, vb, None, None, verdict, reason))
         for side, c in (("A", ca), ("B", cb)):
             if c.generator_saturated:
@@ -295,5 +161,5 @@ def compare_sweeps(
             "no configuration the two sweeps share has finished its capacity search in both: nothing to compare yet"
         )
     result.notes.append(NO_SWEEP_SAMPLES)
-    _add_only(result, only_a, only_b, label)
+    add_only(result, only_a, only_b, label)
     return result

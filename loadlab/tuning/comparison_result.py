@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadlab.errors import FAILED
-from loadlab.tuning.compare import IMPROVED, NOISE, REGRESSED
+from loadlab.tuning.compare import IMPROVEMENT, NOISE, NOT_ENOUGH, REGRESSION
 
 ONLY_A, ONLY_B = "only in A", "only in B"
 
@@ -21,7 +21,7 @@ RUN_FIGURES = (
 )
 SWEEP_FIGURES = (("capacity_rps", True, "capacity rps"), ("capacity_p99_ms", False, "capacity p99 ms"))
 
-HEADERS = ("point", "figure", "A", "B", "change", "p-value", "verdict")
+HEADERS = ("point", "figure", "A", "B", "change", "95% interval", "floor", "q (BH)", "verdict")
 
 
 @dataclass
@@ -31,9 +31,13 @@ class Row:
     a: float | None
     b: float | None
     change: float | None  # (b − a) ÷ a; ±inf when a is 0
-    p_value: float | None  # None: no test (too few or no samples)
-    verdict: str  # regressed, improved, unchanged, noise, only in A, only in B
+    p_value: float | None  # the test's; None: no test (too few or no samples)
+    verdict: str  # regression, improvement, noise, not enough data, only in A, only in B
     reason: str
+    low: float | None = None  # the (1 − alpha) interval of the change, (B ÷ A) − 1
+    high: float | None = None
+    floor: float | None = None  # this machine's A/A noise floor, as a relative change (single runs)
+    q_value: float | None = None  # p adjusted by Benjamini–Hochberg over every figure compared
 
 
 @dataclass
@@ -45,10 +49,11 @@ class Result:
     match: tuple[str, ...]
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    method: str = ""  # how the figures were tested, one line
 
     @property
     def regressions(self) -> list[Row]:
-        return [r for r in self.rows if r.verdict == REGRESSED]
+        return [r for r in self.rows if r.verdict == REGRESSION]
 
     @property
     def status(self) -> int:
@@ -62,11 +67,8 @@ class Result:
         tail = f"; {len(only)} {unit} on one side only" if only else ""
         if self.regressions:
             what = "; ".join(f"{r.item} {heading(r.figure)} {_moved(r)}" for r in self.regressions)
-            return (
-                f"REGRESSED: {len(self.regressions)} of {len(figures)} figures beyond ±{self.threshold:.0%} "
-                f"and not noise: {what}{tail}"
-            )
-        counts = {v: sum(r.verdict == v for r in figures) for v in (IMPROVED, NOISE)}
+            return f"REGRESSED: {len(self.regressions)} of {len(figures)} figures: {what}{tail}"
+        counts = {v: sum(r.verdict == v for r in figures) for v in (IMPROVEMENT, NOISE, NOT_ENOUGH)}
         said = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
         return (
             f"no regression: {len(figures)} figures of {items} {unit} compared at ±{self.threshold:.0%}"
@@ -84,10 +86,11 @@ class Result:
             "b": self.b,
             "threshold": self.threshold,
             "match": list(self.match),
+            "method": self.method,
             "regressed": bool(self.regressions),
             "status": self.status,
             "summary": self.summary_line(),
-            "rows": [{**r.__dict__, "a": number(r.a), "b": number(r.b), "change": number(r.change)} for r in self.rows],
+            "rows": [{k: number(v) if isinstance(v, float) else v for k, v in r.__dict__.items()} for r in self.rows],
             "notes": list(self.notes),
         }
 
@@ -107,11 +110,19 @@ def cells(result: Result) -> list[tuple[str, ...]]:
             _num(r.a, r.figure),
             _num(r.b, r.figure),
             _change(r.change),
-            _p(r.p_value),
+            interval(r),
+            "—" if r.floor is None else f"±{r.floor:.1%}",
+            _p(r.q_value),
             r.verdict,
         )
         for r in result.rows
     ]
+
+
+def interval(r: Row) -> str:
+    if r.low is None or r.high is None:
+        return "—"
+    return f"{_change(r.low)} … {_change(r.high)}"
 
 
 def heading(figure: str) -> str:
@@ -125,9 +136,9 @@ def _num(x: float | None, figure: str = "") -> str:
 
 
 def _moved(r: Row) -> str:
-    """How a figure moved, for the summary line: its change, or its values when one side has none."""
+    """How a figure moved, for the summary line: its change and interval, or its values when one side has none."""
     if r.change is not None:
-        return _change(r.change)
+        return _change(r.change) + (f" [{interval(r)}]" if r.low is not None else "")
     return (
         f"{_num(r.a, r.figure) if r.a is not None else 'none'} → {_num(r.b, r.figure) if r.b is not None else 'none'}"
     )

@@ -1,17 +1,19 @@
 """Hand-made results folders for the comparison's tests: summary.json plus Locust's stats and history
 CSVs written as Locust writes them, sweeps, and `loadlab compare` / `loadlab ARGV` run in the test."""
 
+import math
 from pathlib import Path
 
 from loadlab import cli
 from loadlab.commands import compare as compare_command
 from loadlab.commands.arguments import Parser
+from loadlab.results.calibration import Calibration, Machine, settings_of
 from loadlab.results.folder import RunFolder
 from loadlab.results.locust_csv import history_path, stats_path
 from loadlab.results.point import RunSummary
 from loadlab.results.sweep import ConfigResult, Configuration, SweepSummary
 from loadlab.tuning.comparison import compare_sides, open_side
-from loadlab.tuning.comparison_result import Result, Row
+from loadlab.tuning.comparison_result import RUN_FIGURES, Result, Row
 from tests.unit.factories import point
 
 T0 = 1_700_000_000  # Locust starts half a second after it
@@ -93,6 +95,30 @@ def write_run(root: Path, run_id: str, *points: dict) -> Path:
     return folder
 
 
+def write_calibration(
+    root: Path,
+    keys: tuple[str, ...] = ("async io-sleep", "sync io-sleep"),
+    sd: float = 0.03,
+    pairs: int = 3,
+    machine: Machine | None = None,
+    **fields,
+) -> Path:
+    """<root>/calibration.json as `loadlab calibrate` writes it, for the hand-made points (`fields`
+    override their settings): every figure's runs alternate around 100 so that the spread of an
+    A/A change, ln(B ÷ A), is `sd`."""
+    settings = {}
+    for key in keys:
+        target, scenario = key.split(" ", 1)
+        settings[key] = settings_of(point(scenario, target, warmup_s=float(WARMUP_S), **fields))
+    n = 2 * pairs
+    d = sd / math.sqrt(2) / math.sqrt(n / (n - 1))  # ±d alternating: a standard deviation of d √(n ÷ (n − 1))
+    values = {key: {f: [100 * math.exp(d * (-1) ** i) for i in range(n)] for f, _, _ in RUN_FIGURES} for key in keys}
+    path = root / "calibration.json"
+    runs = [[f"p{i}a", f"p{i}b"] for i in range(pairs)]
+    Calibration(machine or Machine.here(), "calibration", settings, runs, values).write(path)
+    return path
+
+
 def steady(**fields) -> dict:
     return {
         "fields": {"rps": 100.0, "p50_ms": 100.0, "p95_ms": 100.0, "p99_ms": 110.0, **fields},
@@ -142,6 +168,8 @@ def loadlab_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def slower_pair(root: Path) -> None:
-    """Run "a" and run "b", B with 30 % less throughput: a regression, not noise."""
+    """Run "a" and run "b", B with 30 % less throughput: a regression, not noise, on this machine's
+    calibration of 3 % between runs."""
+    write_calibration(root)
     write_run(root, "a", steady())
     write_run(root, "b", {**steady(rps=70.0), "counts": [round(c * 0.7) for c in STEADY]})

@@ -12,18 +12,18 @@ from tests.unit.comparison_folders import config, loadlab_cli, slower_pair, stea
 
 def test_html_section_is_a_table_with_escaped_text(tmp_path):
     result = Result("run", "<a>", "b&c", 0.1, RUN_MATCH, notes=['say "<b>"'])
-    result.rows.append(Row("<script>x</script>", "rps", 1.0, 0.5, -0.5, 0.001, cmp.REGRESSED, "<why>"))
+    result.rows.append(Row("<script>x</script>", "rps", 1.0, 0.5, -0.5, 0.001, cmp.REGRESSION, "<why>", q_value=0.002))
     result.rows.append(Row("p<2", "", None, None, None, None, ONLY_B, "only"))
     text = html_section(result)
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
     assert "<code>&lt;a&gt;</code>" in text and "b&amp;c" in text and "&lt;why&gt;" in text
     assert text.count("<table") == 1 and text.count("<tr") == 3  # the header and two rows
     assert 'class="verdict-only-in-B"' in text
-    assert "<th>p-value</th>" in text and "<td>-50.0%</td>" in text and "<td>0.001</td>" in text
+    assert "<th>q (BH)</th>" in text and "<td>-50.0%</td>" in text and "<td>0.002</td>" in text
     assert "REGRESSED: 1 of 1 figures" in text
     # the verdict comes first, in the report's colours
     assert text.index('<p class="summary bad"><strong>REGRESSED: 1 of 1 figures') < text.index("<table")
-    assert 'class="verdict-regressed bad"' in text
+    assert 'class="verdict-regression bad"' in text
 
 
 # ---------------------------------------------------------------- the comparison as a section of B's report
@@ -42,11 +42,13 @@ def test_report_compare_adds_the_comparison_as_a_section_and_exits_0_on_a_regres
     assert section.index('<p class="summary bad"><strong>REGRESSED: 1 of 5 figures') < section.index("<table")
     assert "rps -30.0%" in section
     table = section[section.index('<table class="compare">') : section.index("</table>")]
-    assert "<th>point</th><th>figure</th><th>A</th><th>B</th><th>change</th><th>p-value</th><th>verdict</th>" in table
+    heads = ("point", "figure", "A", "B", "change", "95% interval", "floor", "q (BH)", "verdict")
+    assert "".join(f"<th>{h}</th>" for h in heads) in table
+    assert '<p class="method">Tests: single runs: rps and mean by a circular block bootstrap' in section
     body = table.split("<tr")[2:]
     assert len(body) == 5 and all("async io-sleep uvicorn-workers x4" in r for r in body)
     (rps,) = [r for r in body if "<td>rps</td>" in r]
-    assert 'class="verdict-regressed bad"' in rps and "<td>100.0</td><td>70.0</td><td>-30.0%</td>" in rps
+    assert 'class="verdict-regression bad"' in rps and "<td>100.0</td><td>70.0</td><td>-30.0%</td>" in rps
     assert "<script" not in text and "http" not in text.replace("http_", "")
     # the same run against itself: no regression, the same section says so
     status, out, _ = loadlab_cli(

@@ -27,7 +27,7 @@ def test_tables_and_pages_escape_every_piece_of_text():
 
 def test_the_comparison_section_escapes_the_run_names_and_needs_nothing_outside_the_page():
     result = Result("run", HOSTILE, HOSTILE, 0.1, RUN_MATCH, notes=[HOSTILE])
-    result.rows.append(Row(HOSTILE, "rps", 100.0, 50.0, -0.5, 0.001, "regressed", HOSTILE))
+    result.rows.append(Row(HOSTILE, "rps", 100.0, 50.0, -0.5, 0.001, "regression", HOSTILE))
     title, inner = report_section(result)
     text = page("t", "s", [Section(title, inner)])
     assert "<script>" not in text and "<h2>Comparison with &lt;script&gt;" in text

@@ -3,10 +3,12 @@
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
 from loadlab.errors import LoadlabError
+from loadlab.results.calibration import Machine
 from loadlab.tuning import compare as cmp
 from loadlab.tuning.comparison import NO_SWEEP_SAMPLES, compare_sides, open_side
 from tests.unit.comparison_folders import (
@@ -16,79 +18,170 @@ from tests.unit.comparison_folders import (
     config,
     rows,
     run_result,
+    slower_pair,
     steady,
+    write_calibration,
     write_run,
     write_sweep,
 )
 
-# ---------------------------------------------------------------- verdicts on runs
+# ---------------------------------------------------------------- verdicts on single runs
 
 
-def test_a_run_against_itself_is_unchanged_and_exits_0(tmp_path, capsys):
+def test_a_run_against_itself_is_noise_and_exits_0(tmp_path, capsys):
+    write_calibration(tmp_path)
     write_run(tmp_path, "a", steady(), steady(target="sync", rps=10.0))
     status, out, err = compare_cli(capsys, "a", "a", "--results", str(tmp_path))
     assert (status, err) == (0, "")
     result = run_result(tmp_path, "a", "a")
-    assert {r.verdict for r in result.rows} == {cmp.UNCHANGED}
+    assert {r.verdict for r in result.rows} == {cmp.NOISE}
     assert {r.figure for r in result.rows} == {"rps", "mean_ms", "p50_ms", "p95_ms", "p99_ms"}
     assert len(result.rows) == 10
-    assert "async io-sleep uvicorn-workers x4" in out and "unchanged" in out
-    assert out.strip().splitlines()[-1].startswith("no regression: 10 figures of 2 points")
+    assert "async io-sleep uvicorn-workers x4" in out and "noise" in out
+    assert "tests: single runs: rps and mean by a circular block bootstrap" in out
+    assert "Benjamini–Hochberg" in out and "noise floor from 3 A/A pairs of suite calibration" in out
+    assert out.strip().splitlines()[-1].startswith("no regression: 10 figures of 2 points compared at ±10% (10 noise)")
 
 
-def test_throughput_30_percent_lower_with_consistent_samples_is_a_regression_exit_1(tmp_path, capsys):
-    write_run(tmp_path, "a", steady())
-    write_run(tmp_path, "b", {**steady(rps=70.0), "counts": [round(c * 0.7) for c in STEADY]})
+def test_throughput_30_percent_lower_beyond_the_floor_is_a_regression_exit_1(tmp_path, capsys):
+    slower_pair(tmp_path)
     status, out, err = compare_cli(capsys, "a", "b", "--results", str(tmp_path))
     assert (status, err) == (1, "")
     found = rows(run_result(tmp_path, "a", "b"))
-    assert found["rps"].verdict == cmp.REGRESSED
-    assert found["rps"].change == pytest.approx(-0.3)
-    assert found["rps"].p_value < 0.001
-    assert found["p99_ms"].verdict == cmp.UNCHANGED
+    rps = found["rps"]
+    assert rps.verdict == cmp.REGRESSION and rps.change == pytest.approx(-0.3)
+    assert rps.q_value < 0.01 and -0.35 < rps.low < rps.high < -0.25
+    assert rps.floor == pytest.approx(math.exp(2.571 * 0.03) - 1, rel=1e-3)  # 6 runs: t(0.975, 5 d.f.) × 3 %
+    assert found["p99_ms"].verdict == cmp.NOISE
     last = out.strip().splitlines()[-1]
-    assert last.startswith("REGRESSED: 1 of 5 figures") and "rps -30.0%" in last
-    assert any("rps" in line and "regressed" in line and "-30.0%" in line for line in out.splitlines())
+    assert last.startswith("REGRESSED: 1 of 5 figures") and "rps -30.0% [" in last
+    assert any("rps" in line and "regression" in line and "-30.0%" in line for line in out.splitlines())
     # the other way round it is an improvement, and passes
     assert compare_cli(capsys, "b", "a", "--results", str(tmp_path))[0] == 0
 
 
+def test_a_drop_within_this_machines_aa_noise_is_noise(tmp_path, capsys):
+    write_run(tmp_path, "a", steady())
+    write_run(tmp_path, "b", {**steady(rps=70.0), "counts": [round(c * 0.7) for c in STEADY]})
+    write_calibration(tmp_path, sd=0.2)  # runs differ by ~20 % here: −30 % is within ±67 %
+    rps = rows(run_result(tmp_path, "a", "b"))["rps"]
+    assert rps.verdict == cmp.NOISE and "within this machine's A/A noise, ±67.2% (6 runs)" in rps.reason
+    assert compare_cli(capsys, "a", "b", "--results", str(tmp_path))[0] == 0
+
+
+def test_without_a_calibration_single_runs_are_not_enough_data_and_a_note_says_so(tmp_path, capsys):
+    write_run(tmp_path, "a", steady())
+    write_run(tmp_path, "b", {**steady(rps=70.0), "counts": [round(c * 0.7) for c in STEADY]})
+    status, out, _ = compare_cli(capsys, "a", "b", "--results", str(tmp_path))
+    rps = rows(run_result(tmp_path, "a", "b"))["rps"]
+    assert (status, rps.verdict, rps.q_value) == (0, cmp.NOT_ENOUGH, None)
+    assert "loadlab calibrate" in rps.reason and "no calibration of this machine" in out
+    assert out.strip().splitlines()[-1].endswith("(4 noise, 1 not enough data)")
+    # --calibration none says the same of a folder that holds one
+    write_calibration(tmp_path)
+    assert compare_cli(capsys, "a", "b", "--results", str(tmp_path), "--calibration", "none")[0] == 0
+    assert compare_cli(capsys, "a", "b", "--results", str(tmp_path))[0] == 1
+
+
 def test_a_large_difference_within_noisy_overlapping_samples_is_noise(tmp_path, capsys):
-    noisy = [100, 60, 140, 80, 130, 90, 120, 70, 110, 100, 150, 50]
+    write_calibration(tmp_path)
+    noisy = [60, 50, 70, 80, 90, 100, 110, 130, 140, 150, 120, 100]  # slow swings: few independent seconds
     write_run(tmp_path, "a", {**steady(), "counts": noisy})
     write_run(tmp_path, "b", {**steady(rps=80.0), "counts": [round(c * 0.8) for c in noisy]})
     status, out, _ = compare_cli(capsys, "a", "b", "--results", str(tmp_path))
     rps = rows(run_result(tmp_path, "a", "b"))["rps"]
     assert rps.change == pytest.approx(-0.2)
-    assert rps.verdict == cmp.NOISE and rps.p_value >= 0.05
-    assert status == 0 and "(1 noise)" in out
+    assert rps.verdict == cmp.NOISE and rps.q_value >= 0.05 and rps.low < 0 < rps.high
+    assert status == 0 and "(5 noise)" in out
 
 
 def test_percentiles_are_noise_while_their_intervals_overlap_and_regress_when_apart(tmp_path):
+    write_calibration(tmp_path)
     # p99 110 → 130 ms from 300 requests: the intervals reach the maximum, they overlap
     write_run(tmp_path, "a", {**steady(), "requests": 300})
     write_run(tmp_path, "b", {**steady(p99_ms=130.0), "requests": 300, "pcts": {**FAST, "99%": 130, "100%": 140}})
     p99 = rows(run_result(tmp_path, "a", "b"))["p99_ms"]
-    assert (p99.verdict, p99.p_value) == (cmp.NOISE, None)
-    assert "overlap" in p99.reason
+    assert p99.verdict == cmp.NOISE and p99.p_value > 0.05
     # p95 100 → 400 ms from 2000 requests each: apart
     slow = {"50%": 300, "66%": 350, "95%": 400, "98%": 450, "99%": 500, "100%": 700}
     write_run(tmp_path, "c", {**steady(p50_ms=300.0, p95_ms=400.0, p99_ms=500.0), "requests": 2000, "pcts": slow})
     found = rows(run_result(tmp_path, "a", "c"))
-    assert found["p95_ms"].verdict == found["p50_ms"].verdict == cmp.REGRESSED
-    assert "apart" in found["p95_ms"].reason
+    assert found["p95_ms"].verdict == found["p50_ms"].verdict == cmp.REGRESSION
+    assert "order-statistic intervals" in found["p95_ms"].reason
 
 
-def test_without_history_files_the_threshold_decides_alone_and_a_note_says_so(tmp_path):
+def test_without_history_files_there_is_not_enough_data_and_a_note_says_so(tmp_path):
+    write_calibration(tmp_path)
     write_run(tmp_path, "a", {"fields": {"rps": 100.0}})
     write_run(tmp_path, "b", {"fields": {"rps": 80.0}})
     result = run_result(tmp_path, "a", "b")
     found = rows(result)
-    assert (found["rps"].verdict, found["rps"].p_value) == (cmp.REGRESSED, None)
-    assert found["rps"].reason.endswith(cmp.THRESHOLD_ONLY)
+    assert (found["rps"].verdict, found["rps"].p_value) == (cmp.NOT_ENOUGH, None)
+    assert "no async-io-sleep_stats_history.csv" in found["rps"].reason
     assert "mean_ms" not in found  # it comes from the history alone
-    assert any("per-second samples" in n and "no async-io-sleep_stats_history.csv" in n for n in result.notes)
-    assert result.status == 1
+    assert result.status == 0
+
+
+# ---------------------------------------------------------------- verdicts on repeated runs
+
+
+def repeats(run_id: str, root, rps: list[float], counts_factor: float = 1.0, **fields):
+    """A run of one point measured len(rps) times (--repeat)."""
+    reps = []
+    for i, value in enumerate(rps, 1):
+        spec = steady(point=f"async-io-sleep-r{i}", repeat=i, rps=value, **fields)
+        reps.append({**spec, "counts": [round(c * counts_factor) for c in STEADY]})
+    return write_run(root, run_id, *reps)
+
+
+def test_repeated_runs_are_judged_on_their_per_repeat_figures_without_a_calibration(tmp_path, capsys):
+    repeats("a", tmp_path, [100.0, 102.0, 99.0])
+    repeats("b", tmp_path, [80.0, 79.0, 81.5], counts_factor=0.8)
+    repeats("c", tmp_path, [101.0, 98.0, 100.5])
+    status, out, err = compare_cli(capsys, "a", "b", "--results", str(tmp_path))
+    assert (status, err) == (1, "")
+    rps = rows(run_result(tmp_path, "a", "b"))["rps"]
+    assert rps.verdict == cmp.REGRESSION and rps.a == 100.0 and rps.b == 80.0  # the medians of the repetitions
+    assert rps.floor is None and rps.high < -0.15 and "Welch" in rps.reason
+    assert "3 repeats a side: Welch's t test on the logs of the per-repeat figures" in out
+    assert "no calibration" not in out
+    assert compare_cli(capsys, "a", "c", "--results", str(tmp_path))[0] == 0
+
+
+def test_runs_with_different_repeat_counts_are_refused_saying_what_differs(tmp_path, capsys):
+    repeats("a", tmp_path, [100.0, 102.0, 99.0])
+    repeats("b", tmp_path, [100.0, 102.0])
+    write_run(tmp_path, "once", steady())
+    status, _, err = compare_cli(capsys, "a", "b", "--results", str(tmp_path))
+    assert status == 2 and "A (a) measured each point 3 times (--repeat 3), B (b) 2 times (--repeat 2)" in err
+    status, _, err = compare_cli(capsys, "once", "a", "--results", str(tmp_path))
+    assert status == 2 and "A (once) measured each point once, B (a) 3 times" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- the calibration refused
+
+
+def test_a_calibration_of_another_machine_or_suite_is_refused_in_one_line(tmp_path, capsys):
+    write_run(tmp_path, "a", steady())
+    here = Machine.here()
+    write_calibration(tmp_path, machine=replace(here, hostname="elsewhere", cpus=64))
+    status, _, err = compare_cli(capsys, "a", "a", "--results", str(tmp_path))
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "was measured on another machine (hostname 'elsewhere' (here" in err and "CPU count 64" in err
+    write_calibration(tmp_path, workers=1, duration_s=6.0)
+    status, _, err = compare_cli(capsys, "a", "a", "--results", str(tmp_path))
+    assert status == 2 and "calibrated another suite (calibration) than run a ran, at async io-sleep" in err
+    assert "workers 1 vs 4" in err and "duration_s 6.0 vs 12.0" in err
+    write_calibration(tmp_path, keys=("sync io-http",))
+    status, _, err = compare_cli(capsys, "a", "a", "--results", str(tmp_path))
+    assert status == 2 and "calibrated another suite (calibration: sync io-http)" in err
+    (tmp_path / "calibration.json").write_text("{}")
+    status, _, err = compare_cli(capsys, "a", "a", "--results", str(tmp_path))
+    assert status == 2 and "not a loadlab calibration" in err
+    # repeated runs need none: a wrong one is not even read
+    repeats("r", tmp_path, [100.0, 101.0])
+    assert compare_cli(capsys, "r", "r", "--results", str(tmp_path))[0] == 0
 
 
 def test_a_point_on_one_side_only_is_listed_as_such(tmp_path, capsys):
@@ -103,6 +196,7 @@ def test_a_point_on_one_side_only_is_listed_as_such(tmp_path, capsys):
 
 
 def test_match_pairs_points_across_worker_counts_and_notes_what_differs(tmp_path, capsys):
+    write_calibration(tmp_path)
     write_run(tmp_path, "a", steady(workers=4))
     write_run(tmp_path, "b", {**steady(workers=1, rps=25.0), "counts": [c // 4 for c in STEADY]})
     status, _, err = compare_cli(capsys, "a", "b", "--results", str(tmp_path))
@@ -112,8 +206,8 @@ def test_match_pairs_points_across_worker_counts_and_notes_what_differs(tmp_path
 
 
 def test_the_threshold_is_the_users(tmp_path, capsys):
-    write_run(tmp_path, "a", steady())
-    write_run(tmp_path, "b", {**steady(rps=70.0), "counts": [round(c * 0.7) for c in STEADY]})
+    slower_pair(tmp_path)
+    assert compare_cli(capsys, "a", "b", "--results", str(tmp_path))[0] == 1
     assert compare_cli(capsys, "a", "b", "--results", str(tmp_path), "--threshold", "0.35")[0] == 0
 
 
@@ -133,15 +227,15 @@ def test_sweeps_compare_capacity_by_the_threshold_alone(tmp_path, capsys):
     assert result.kind == "sweep" and status == 1
     verdicts = {(r.item.split("-")[4], r.figure): r.verdict for r in result.rows}
     assert verdicts == {
-        ("w1", "capacity_rps"): cmp.UNCHANGED,
-        ("w1", "capacity_p99_ms"): cmp.UNCHANGED,
-        ("w2", "capacity_rps"): cmp.REGRESSED,
-        ("w2", "capacity_p99_ms"): cmp.UNCHANGED,
-        ("w4", "capacity_rps"): cmp.REGRESSED,  # no rate B tried met the SLO
+        ("w1", "capacity_rps"): cmp.NOISE,
+        ("w1", "capacity_p99_ms"): cmp.NOISE,
+        ("w2", "capacity_rps"): cmp.REGRESSION,
+        ("w2", "capacity_p99_ms"): cmp.NOISE,
+        ("w4", "capacity_rps"): cmp.REGRESSION,  # no rate B tried met the SLO
     }
     assert all(r.p_value is None for r in result.rows)
     assert NO_SWEEP_SAMPLES in result.notes and "threshold alone decides" in out
-    assert out.splitlines()[2].split()[0] == "configuration"
+    assert out.splitlines()[1] == f"tests: {NO_SWEEP_SAMPLES}" and out.splitlines()[3].split()[0] == "configuration"
     assert compare_cli(capsys, "s1", "s1", "--results", str(tmp_path))[0] == 0
 
 
@@ -212,35 +306,3 @@ def test_the_result_is_json_able_even_with_an_infinite_change(tmp_path, capsys):
     assert json.loads(text)["rows"][0]["change"] == "+inf"
     status, out, _ = compare_cli(capsys, "a", "b", "--results", str(tmp_path), "--json")
     assert status == 0 and json.loads(out)["status"] == 0 and json.loads(out)["regressed"] is False
-
-
-# ---------------------------------------------------------------- the statistics added to tuning.compare
-
-
-def test_judge_compares_the_figures_and_tests_the_samples():
-    a, b = [30.0] * 4 + [31.0] * 4, [10.0] * 4 + [11.0] * 4
-    found = cmp.judge(30.0, 10.0, a, b, higher_is_better=True)
-    assert found.verdict == cmp.REGRESSED and found.p_value < 0.01 and found.reason.startswith("30 → 10 (-66.7%)")
-    # significant, but the samples moved up while the figures moved down: noise
-    assert cmp.judge(30.0, 10.0, b, a, higher_is_better=True).verdict == cmp.NOISE
-    assert cmp.judge(30.0, 10.0, a[:4], b[:4], higher_is_better=True).reason.endswith(cmp.THRESHOLD_ONLY)
-
-
-def test_quantile_intervals_narrow_with_more_requests():
-    known = {0.0: 90, 0.5: 100, 0.9: 110, 0.95: 120, 0.98: 130, 0.99: 150, 0.999: 200, 1.0: 300}
-    assert cmp.quantile_interval(0.5, 10, known) == (90, 110)  # the nearest known quantiles, outward
-    assert cmp.quantile_interval(0.99, 100, known) == (120, 300)  # too few requests: up to the maximum
-    assert cmp.quantile_interval(0.99, 100_000, known) == (130, 200)
-    with pytest.raises(LoadlabError):
-        cmp.quantile_interval(0.99, 0, known)
-
-
-def test_judge_intervals():
-    up = cmp.judge_intervals(100.0, 200.0, (90.0, 120.0), (150.0, 250.0), higher_is_better=False)
-    assert up.verdict == cmp.REGRESSED and "apart" in up.reason
-    overlap = cmp.judge_intervals(100.0, 200.0, (90.0, 160.0), (150.0, 250.0), higher_is_better=False)
-    assert overlap.verdict == cmp.NOISE and overlap.reason.endswith("overlap: noise")
-    assert cmp.judge_intervals(100.0, 105.0, None, None, higher_is_better=False).verdict == cmp.UNCHANGED
-    alone = cmp.judge_intervals(100.0, 200.0, None, (1.0, 2.0), higher_is_better=False)
-    assert alone.verdict == cmp.REGRESSED and alone.reason.endswith(cmp.THRESHOLD_ONLY)
-    assert math.isinf(cmp.judge_intervals(0.0, 5.0, None, None, higher_is_better=False).change)
