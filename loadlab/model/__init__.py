@@ -23,6 +23,7 @@ from loadlab.model.ceilings import (
     versus_model,
     wait_s,
     workers_limit,
+    wsgi_limit,
 )
 from loadlab.model.latency import GRID, Latency, burst_latency, closed_latency, open_latency
 
@@ -52,4 +53,5 @@ __all__ = [
     "versus_model",
     "wait_s",
     "workers_limit",
+    "wsgi_limit",
 ]

@@ -16,7 +16,10 @@ request holds depends on the target and the route:
 - a CPU route offloaded to a process pool uses every core whatever the worker count: at most
   `cores ÷ CPU time per request`;
 - the async anti-patterns (`time.sleep` or a sync HTTP client inside `async def`) block the event
-  loop, so a worker serves one request at a time: at most `workers ÷ wait time` (the workers limit).
+  loop, so a worker serves one request at a time: at most `workers ÷ wait time` (the workers limit);
+- a user's WSGI app under Gunicorn (`wsgi_limit`): a sync worker likewise serves one request at a
+  time, `workers ÷ time per request`; a gthread worker as many as its threads, `workers × threads ÷
+  time per request`.
 
 The ceiling is the lowest of the limits that apply; that limit "binds". A measured throughput well
 below it (under `HIDDEN_LIMIT_RATIO` of it) means something the model does not know about stopped
@@ -145,6 +148,16 @@ def offload_limit(cores: int, cpu_s: float) -> Ceiling:
 def workers_limit(workers: int, wait: float) -> Ceiling:
     rps = workers / wait
     return Ceiling(rps, "workers", f"workers: {workers} workers × 1 request at a time ÷ {wait:g} s = {rps:.0f} rps")
+
+
+def wsgi_limit(server: str, workers: int, threads: int, request_s: float) -> Ceiling:
+    """A WSGI app under Gunicorn's `gunicorn-sync` (one request at a time per worker) or
+    `gunicorn-gthread` (`threads` at a time per worker) workers, each request holding its slot `request_s`."""
+    if server == "gunicorn-sync":
+        return workers_limit(workers, request_s)
+    if server == "gunicorn-gthread":
+        return threads_limit(workers, threads, request_s)
+    raise LoadlabError(f"no WSGI model for server {server!r}; known: gunicorn-sync, gunicorn-gthread")
 
 
 def limits(

@@ -87,3 +87,14 @@ def test_the_env_file(tmp_path):
     path.write_text("A=1\nnot a setting\n")
     with pytest.raises(AppError, match=r"app.env:2: expected KEY=VALUE"):
         load_env_file(str(path))
+
+
+def test_the_model_of_gunicorn_sync_and_gthread_workers():
+    from loadlab import model
+
+    sync = model.wsgi_limit("gunicorn-sync", workers=2, threads=4, request_s=0.01)  # threads play no part
+    assert (sync.rps, sync.binding) == (pytest.approx(200), "workers")
+    gthread = model.wsgi_limit("gunicorn-gthread", workers=1, threads=4, request_s=0.01)
+    assert (gthread.rps, gthread.binding) == (pytest.approx(400), "threads")
+    with pytest.raises(LoadlabError, match="no WSGI model"):
+        model.wsgi_limit("uvicorn", workers=1, threads=1, request_s=0.01)
