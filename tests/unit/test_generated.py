@@ -2,9 +2,12 @@
 
 import json
 
+import yaml
+
 from loadlab import generate, rules
 from loadlab.contract.metrics import RUN_LABELS
 from loadlab.dashboards import dashboards, panel_queries
+from loadlab.stack.prometheus import RULES_FILE
 from loadlab.stack.reopen import DATASOURCE_UID
 
 
@@ -40,3 +43,18 @@ def test_dashboard_json_is_stable():
     assert [json.dumps(d, sort_keys=True) for d in dashboards()] == [
         json.dumps(d, sort_keys=True) for d in dashboards()
     ]
+
+
+def test_the_kubernetes_copies_are_the_committed_files():
+    """deploy/kubernetes/ cannot read grafana/ or prometheus/ (kustomize's load restrictions): its
+    copies are these files' own text, and its kustomization lists every dashboard."""
+    base = generate.KUBERNETES_BASE
+    dashboards = sorted(generate.DASHBOARDS_DIR.glob("*.json"))
+    for path in dashboards:
+        assert (base / "grafana" / path.name).read_text() == path.read_text(), path.name
+    assert (base / "prometheus" / "loadlab.rules.yml").read_text() == RULES_FILE.read_text()
+    stack = generate.COMPOSE_PROMETHEUS_DIR / "stack.json"
+    assert (base / "prometheus" / "stack.json").read_text() == stack.read_text()
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    generators = {g["name"]: g["files"] for g in kustomization["configMapGenerator"] if "files" in g}
+    assert generators["loadlab-dashboards"] == [f"grafana/{path.name}" for path in dashboards]
