@@ -194,9 +194,17 @@ def _locust_rps(cmd: list[str], prefix: Path, route: str, timeout: float) -> flo
 
 
 def locust_rps(
-    url: str, scenario: str, users: int, seconds: float, workdir: Path, warmup: float = 2, processes: int = 1
+    url: str,
+    scenario: str,
+    users: int,
+    seconds: float,
+    workdir: Path,
+    warmup: float = 2,
+    processes: int = 1,
+    latency_log: bool = True,
 ) -> float:
-    """Requests per second of the suite's Locust setup (closed model) after a warm-up."""
+    """Requests per second of the suite's Locust setup (closed model) after a warm-up; `latency_log`:
+    with every request's latency recorded in HdrHistograms, as a run does."""
     prefix = workdir / f"locust-{scenario}-{users}-{time.monotonic_ns()}"
     load = LoadSpec("closed", users=users, processes=processes)
     cmd = command(
@@ -209,6 +217,7 @@ def locust_rps(
         prometheus_port=ports.free_port(),  # the exporter serves, as in a run (nothing scrapes it here)
         stop_timeout_s=10,
         master_port=ports.free_port() if processes > 1 else None,
+        latency_log=prefix.with_suffix(".hlog") if latency_log else None,
     )
     return _locust_rps(cmd, prefix, SCENARIOS[scenario].route, seconds + warmup + 90)
 
@@ -240,6 +249,29 @@ def suite_cost(workdir: Path, seconds: float, rounds: int, users: int = 64) -> C
         "suite user",
         "plain FastHttpUser",
         suite,
+        plain,
+    )
+
+
+def hdr_cost(workdir: Path, seconds: float, rounds: int, users: int = 64) -> Comparison:
+    """What recording every request's latency in HdrHistograms costs Locust, at saturation on /hello."""
+    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=ports.free_port())
+    service = services.start_target(spec, workdir / "target-hdr-cost.log")
+    try:
+        wrk(spec.url + routes.HELLO, 2)
+        recording, plain = alternate(
+            lambda: locust_rps(spec.url, "hello", users, seconds, workdir),
+            lambda: locust_rps(spec.url, "hello", users, seconds, workdir, latency_log=False),
+            rounds,
+        )
+    finally:
+        service.stop()
+    return Comparison(
+        f"HdrHistogram recording (/hello, gunicorn-uvicorn x2, {users} users, 1 process)",
+        0.97,
+        "recording",
+        "not recording",
+        recording,
         plain,
     )
 
@@ -289,6 +321,7 @@ def sleep_efficiency(workdir: Path, seconds: float, rounds: int, users: int = 10
 BENCHMARKS = {
     "instrumentation": instrumentation_overhead,
     "suite-cost": suite_cost,
+    "hdr-cost": hdr_cost,
     "generator": locust_vs_wrk,
     "generator-2p": lambda workdir, seconds, rounds: locust_vs_wrk(workdir, seconds, rounds, processes=2),
     "sleep": sleep_efficiency,

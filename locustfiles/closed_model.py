@@ -10,7 +10,7 @@ client's counts end equal to what the server served (Locust's default, 0, cuts t
 
 from locust import events, task
 
-from loadlab.load import drain, exporter, gate, warmup  # noqa: F401 - importing registers them
+from loadlab.load import drain, exporter, gate, latency, warmup  # noqa: F401 - importing registers them
 from loadlab.load.options import number
 from loadlab.load.users import ScenarioUser, user_classes
 

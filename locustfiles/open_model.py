@@ -8,7 +8,8 @@ FastHttpUser's `concurrency`, so a connection is always free). When no slot is f
 and the request goes out late, but the schedule does not move: later requests are due when they
 were due. Two latencies are recorded: Locust's own from sending (its stats and
 locust_request_duration_seconds) and, in locust_request_scheduled_duration_seconds, from the
-scheduled time, which includes the wait for a slot; requests sent more than `--late-tolerance`
+scheduled time, which includes the wait for a slot (both go to loadlab.load.latency's
+HdrHistograms too); requests sent more than `--late-tolerance`
 after their time count in locust_requests_late_total. A stopping user waits for its requests in
 flight, so the client's counts end equal to what the server served.
 
@@ -25,7 +26,8 @@ from gevent.pool import Pool
 from locust import constant, events, task
 from locust.runners import WorkerRunner
 
-from loadlab.load import drain, exporter, gate, warmup  # noqa: F401 - importing registers them
+from loadlab.contract.latency import SCHEDULE_DELAY
+from loadlab.load import drain, exporter, gate, latency, warmup  # noqa: F401 - importing registers them
 from loadlab.load.options import number
 from loadlab.load.users import ScenarioUser, user_classes
 
@@ -88,7 +90,7 @@ class OpenModelUser(ScenarioUser):
 
     def send(self, scheduled: float) -> None:
         sent = time.perf_counter()
-        self.request()
+        self.request(**{SCHEDULE_DELAY: sent - scheduled})  # loadlab.load.latency: latency from the schedule
         s = self.scenario
         exporter.record_scheduled(
             s.name, s.route, self.method, time.perf_counter() - scheduled, late=sent - scheduled > self.late_tolerance

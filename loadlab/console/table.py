@@ -8,7 +8,8 @@ from rich.table import Table
 
 from loadlab.judge import findings, trust
 from loadlab.judge.claims import verdicts
-from loadlab.results.point import PointResult, RunSummary
+from loadlab.results.latency import PRECISION, ROUNDED
+from loadlab.results.point import FROM_HDR, PointResult, RunSummary
 from loadlab.results.repeats import Repeated, Spread, confidence, repeated, typical
 
 WIDE = 220  # off a terminal (CI logs, pipes) the table keeps its lines whole instead of wrapping at 80
@@ -37,8 +38,9 @@ COLUMNS: tuple[tuple[str, Callable[[PointResult], str]], ...] = (
     ("errors", lambda r: str(r.failures)),
     ("rps", lambda r: _num(r.rps, "{:.1f}")),
     ("p50 ms", lambda r: _num(r.p50_ms)),
-    ("p95 ms", lambda r: _num(r.p95_ms)),
+    ("p90 ms", lambda r: _num(r.p90_ms)),
     ("p99 ms", lambda r: _num(r.p99_ms)),
+    ("p99.9 ms", lambda r: _num(r.p999_ms)),
     ("max ms", lambda r: _num(r.max_ms)),
     ("gen cpu", lambda r: _num(r.generator_cpu_max, "{:.0f}%")),
     ("SLO", lambda r: "ok" if not r.slo_broken else "FAIL"),
@@ -78,16 +80,35 @@ def notes(results: list[PointResult]) -> list[str]:
                 f"  {r.point}: ramp steps: "
                 + ", ".join(f"{s.users} users {s.rps:.1f} rps p95 {_num(s.p95_ms)} ms" for s in r.steps)
             )
-        if r.p99_scheduled_ms is not None:
+        if r.scheduled is not None:
+            s = r.scheduled
+            lines.append(
+                f"  {r.point}: open model, from the schedule: p50 {_num(s.p50_ms)}, p99 {_num(s.p99_ms)}, "
+                f"p99.9 {_num(s.p999_ms)}, max {_num(s.max_ms)} ms; {r.late or 0:.0f} requests sent late"
+            )
+        elif r.p99_scheduled_ms is not None:
             lines.append(
                 f"  {r.point}: open model: p99 from schedule {r.p99_scheduled_ms:.0f} ms, "
                 f"{r.late or 0:.0f} requests sent late"
             )
+        if r.latency_problem:
+            lines.append(f"  {r.point}: {r.latency_problem}")
+    return lines
+
+
+def latency_source(results: list[PointResult]) -> list[str]:
+    """Where the percentiles come from: exact for points with an HdrHistogram log, rounded for the rest."""
+    lines = []
+    if any(r.percentiles_from == FROM_HDR for r in results):
+        lines.append(f"  latency percentiles: every request after the warm-up, exact to {PRECISION}")
+    rounded = [r.point for r in results if r.percentiles_from != FROM_HDR]
+    if rounded:
+        lines.append(f"  {', '.join(rounded)}: percentiles are {ROUNDED} (no HdrHistogram log)")
     return lines
 
 
 REPEATED_FIGURES = (("rps", "rps", "{:.1f}"), ("p50 ms", "p50_ms", "{:.0f}"), ("p95 ms", "p95_ms", "{:.0f}"))
-REPEATED_FIGURES += (("p99 ms", "p99_ms", "{:.0f}"), ("max ms", "max_ms", "{:.0f}"))
+REPEATED_FIGURES += (("p99 ms", "p99_ms", "{:.0f}"), ("p99.9 ms", "p999_ms", "{:.0f}"), ("max ms", "max_ms", "{:.0f}"))
 
 
 def _spread(spread: Spread | None, fmt: str) -> str:
@@ -112,7 +133,7 @@ def show(summary: RunSummary, out: Console) -> None:
     out.print(f"run {summary.run_id} ({summary.status})")
     out.print()
     out.print(table(results))
-    for line in notes(results):
+    for line in latency_source(results) + notes(results):
         out.print(line, soft_wrap=True)
     if groups := repeated(results):
         fewest = min(g.n for g in groups)

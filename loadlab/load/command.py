@@ -71,6 +71,7 @@ def command(
     bind: str = "127.0.0.1",
     master_port: int | None = None,
     loglevel: str = "WARNING",
+    latency_log: Path | None = None,
 ) -> list[str]:
     """The suite's Locust on one scenario. Run it with the repository as working directory.
     With `start_file`, the test waits until that file exists (see loadlab.load.gate). With
@@ -89,6 +90,8 @@ def command(
         cmd += ["--master-bind-host", bind, "--master-bind-port", str(master_port or LOCUST_MASTER_PORT)]
     if start_file is not None:
         cmd += ["--start-file", str(start_file)]
+    if latency_log is not None:  # every request's latency as HdrHistograms (loadlab.load.latency)
+        cmd += ["--latency-log", str(latency_log)]
     cmd += ["--prometheus-port", str(prometheus_port), "--prometheus-linger", f"{linger_s:g}"]
     if load.model == "open":
         # one scheduler user per process is enough: the rate, not the users, sets the load

@@ -42,8 +42,9 @@ class ScenarioUser(FastHttpUser):
     def context(self) -> dict:
         return {"scenario": self.scenario.name}  # the exporter's `scenario` label
 
-    def request(self) -> None:
-        self.client.request(self.method, self.scenario.path, name=self.scenario.route)
+    def request(self, **context: object) -> None:
+        """One request of the scenario; `context` goes to the request's listeners, beside `context()`'s."""
+        self.client.request(self.method, self.scenario.path, name=self.scenario.route, context=context)
 
 
 def user_classes(base: type[ScenarioUser]) -> dict[str, type[ScenarioUser]]:

@@ -59,5 +59,6 @@ def _end_warmup(runner, warmup: float) -> None:
 
 
 def _reset(runner) -> None:
+    runner.environment.events.reset_stats.fire()  # what Locust's web UI fires too: loadlab.load.latency listens
     runner.stats.reset_all()
     runner.exceptions = {}

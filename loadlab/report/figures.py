@@ -21,7 +21,9 @@ matplotlib.use("Agg")  # no display, no GUI toolkit: the same on a laptop, a ser
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from loadlab.report.html import esc
 
@@ -82,6 +84,7 @@ class Rendered:
     title: str
     svg: str  # inline <svg> element
     png: Path
+    overlapping: list[str] = field(default_factory=list)  # pairs of drawn texts whose boxes overlap: none, we hope
 
 
 @dataclass
@@ -101,14 +104,16 @@ class Figures:
     def __exit__(self, *exc: object) -> None:
         self._style.close()
 
-    def new(self, name: str, title: str, ncols: int = 1, height: float = HEIGHT_IN, width: float = WIDTH_IN) -> Plot:
+    def new(
+        self, name: str, title: str, ncols: int = 1, height: float = HEIGHT_IN, width: float = WIDTH_IN, nrows: int = 1
+    ) -> Plot:
         name = _safe_name(name)
         taken = {r.name for r in self.rendered}
         base, n = name, 2
         while name in taken:
             name, n = f"{base}-{n}", n + 1
         fig = Figure(figsize=(width, height), layout="constrained")
-        axes = list(fig.subplots(1, ncols, squeeze=False)[0])
+        axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
         return Plot(name, title, fig, axes)
 
     def render(self, plot: Plot, caption: str = "") -> str:
@@ -124,13 +129,51 @@ class Figures:
             png = self.png_dir / f"{plot.name}.png"
             plot.fig.savefig(png, format="png", dpi=PNG_DPI)
         svg = inline_svg(buffer.getvalue(), plot.name, plot.title)
-        self.rendered.append(Rendered(plot.name, plot.title, svg, png))
+        self.rendered.append(Rendered(plot.name, plot.title, svg, png, overlaps(plot.fig)))
         link = f"{self.link_dir}/{png.name}"
         text = f"{esc(caption)} " if caption else ""
         return (
             f'<figure id="fig-{esc(plot.name)}">{svg}<figcaption>{text}'
             f'<a href="{esc(link)}">PNG</a></figcaption></figure>'
         )
+
+
+def drawn_texts(fig: Figure) -> list[Text]:
+    """Every text a drawn figure shows: titles, axis labels, the tick labels inside each axis's view,
+    annotations and legends."""
+    texts: list[Text] = [fig._suptitle] if fig._suptitle is not None else []
+    texts += fig.texts
+    for legend in fig.legends:
+        texts += legend.get_texts()
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis._update_ticks():  # the ticks inside the view: the ones drawn
+                texts += [tick.label1, tick.label2]
+            texts += [axis.label, axis.offsetText]
+        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        if ax.get_legend() is not None:
+            texts += ax.get_legend().get_texts()
+    unique = list({id(t): t for t in texts}.values())  # the suptitle is among fig.texts too
+    return [t for t in unique if t.get_visible() and t.get_text().strip()]
+
+
+def overlaps(fig: Figure, tolerance_px: float = 0.5) -> list[str]:
+    """The pairs of texts of a drawn figure whose boxes overlap (by more than `tolerance_px` each way)."""
+    canvas = FigureCanvasAgg(fig)  # the PNG's renderer, at the PNG's resolution
+    fig.set_dpi(PNG_DPI)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(fig)]
+    found = []
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1 :]:
+            width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if width > tolerance_px and height > tolerance_px:
+                found.append(f"{a!r} overlaps {b!r}")
+    return found
 
 
 def color(key: str, i: int) -> str:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from loadlab.judge import findings, trust
 from loadlab.judge.claims import verdicts
-from loadlab.report import history, run_plots
+from loadlab.report import history, latency_section, run_plots
 from loadlab.report.figures import Figures
 from loadlab.report.html import Section, bullets, cell, header, number, paragraph, table
 from loadlab.report.prometheus_data import PromData
+from loadlab.results import latency
 from loadlab.results.folder import RunFolder
-from loadlab.results.point import PointResult, RunSummary
+from loadlab.results.point import FROM_HDR, PointResult, RunSummary
 from loadlab.results.repeats import typical
 
 NOT_MEASURED = "not measured"  # how a claim's verdict starts when the run lacks its points
@@ -92,10 +93,7 @@ def points_table(summary: RunSummary, prom: PromData) -> str:
                 cell(_load(p)),
                 cell(number(p.requests), num=True),
                 cell(number(p.rps, 1), num=True),
-                cell(number(p.p50_ms), num=True),
-                cell(number(p.p95_ms), num=True),
-                cell(number(p.p99_ms), num=True),
-                cell(number(p.max_ms), num=True),
+                *(cell(number(getattr(p, key)), num=True) for key in latency.LABELS if key != "p95_ms"),
                 cell(number(side.server_p99_ms if side else None), num=True),
                 cell(f"{p.failures} ({p.error_ratio:.2%})", num=True, css="bad" if p.failures else ""),
                 cell(slo, css="bad" if p.slo_broken else "good"),
@@ -108,17 +106,21 @@ def points_table(summary: RunSummary, prom: PromData) -> str:
         "load",
         "requests",
         "rps",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "max ms",
+        *(f"{label} ms" for key, label in latency.LABELS.items() if key != "p95_ms"),
         "server p99 ms",
         "errors",
         "SLO",
         "trust",
     )
+    rounded = [p.point for p in summary.points if p.percentiles_from != FROM_HDR]
+    source = (
+        f"every request's, exact to {latency.PRECISION}"
+        if not rounded
+        else f"{latency.ROUNDED} for "
+        + (", ".join(rounded) + " (no HdrHistogram log), every request's (HdrHistogram) elsewhere")
+    )
     note = paragraph(
-        "Client-side figures are Locust's, after warm-up; server p99 is the target's histogram "
+        f"Client-side percentiles after warm-up: {source}; server p99 is the target's histogram "
         "in Prometheus over the same window.",
         "note",
     )
@@ -167,6 +169,9 @@ def sections(folder: Path, summary: RunSummary, prom: PromData, figures: Figures
             body.append(Section(title, drawn))
 
     figure("Latency percentiles", run_plots.percentiles(figures, points), "no point completed a request")
+    drawn_spectrum, unreadable = latency_section.spectrum(figures, folder, points)
+    missing += unreadable
+    figure("Percentile spectrum", drawn_spectrum, "no point has an HdrHistogram log (a run made before them)")
     why_prom = prom.missing or "Prometheus has no latency histogram for these points"
     scenarios = list(dict.fromkeys(p.scenario for p in points))
     drawn = [run_plots.distribution(figures, s, [p for p in points if p.scenario == s], prom) for s in scenarios]
@@ -181,6 +186,8 @@ def sections(folder: Path, summary: RunSummary, prom: PromData, figures: Figures
     measured = findings_section(typical(points))
     if measured:
         body.append(measured)
+    if hidden := latency_section.omission_section(points):
+        body.append(hidden)
     return [header_section(summary, missing), *body]
 
 

@@ -4,6 +4,7 @@ results/<run_id>/
   config.json      what was asked for (written first)
   summary.json     one entry per measured point (rewritten atomically after each point)
   locust/          Locust's CSV stats, one prefix per point
+  latency/         every request's latency per point, HdrHistograms in HdrHistogram's log format (<point>.hlog)
   logs/            one log per process
   prometheus/      the Prometheus TSDB, config and log
 """
@@ -25,6 +26,7 @@ SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.json"
 LOCUST_DIR = "locust"
 LOGS_DIR = "logs"
+LATENCY_DIR = "latency"
 PROMETHEUS_DIR = "prometheus"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 
@@ -64,7 +66,7 @@ class RunFolder:
         if path.exists():
             raise LoadlabError(f"{path} exists already; pick another --run-id")
         folder = cls(path)
-        for sub in (folder.locust_dir, folder.logs_dir, folder.prometheus_dir):
+        for sub in (folder.locust_dir, folder.logs_dir, folder.prometheus_dir, folder.latency_dir):
             sub.mkdir(parents=True)
         return folder
 
@@ -112,6 +114,15 @@ class RunFolder:
     def locust_prefix(self, point: str) -> Path:
         """The prefix of the point's Locust CSV files (`<prefix>_stats.csv`, `<prefix>_stats_history.csv`)."""
         return self.locust_dir / point
+
+    @property
+    def latency_dir(self) -> Path:
+        """Every request's latency, one HdrHistogram log per point (loadlab.contract.latency_log)."""
+        return self.path / LATENCY_DIR
+
+    def latency_log(self, point: str) -> Path:
+        """The point's HdrHistogram log: from sending and, for the open model, from the schedule."""
+        return self.latency_dir / f"{point}.hlog"
 
     def start_file(self, point: str) -> Path:
         """The file whose appearance starts the point's Locust test (loadlab.load.gate)."""

@@ -30,6 +30,25 @@ class RampStep:
     p95_ms: float | None
 
 
+# Where a point's client-side percentiles come from (PointResult.percentiles_from)
+FROM_HDR = "hdr"  # every request's latency in an HdrHistogram: exact to 3 significant digits
+FROM_LOCUST = "locust"  # Locust's stats, rounded to 2 significant digits above 100 ms (runs before HDR recording)
+
+
+@dataclass
+class Percentiles:
+    """Latency percentiles of every request of a point's measured window, from an HdrHistogram."""
+
+    requests: int
+    p50_ms: float | None
+    p90_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    p999_ms: float | None
+    p9999_ms: float | None
+    max_ms: float | None
+
+
 @dataclass
 class PhaseTiming:
     """Wall time of each phase of a point, so the run's overhead can be measured."""
@@ -59,7 +78,7 @@ class PointResult:
     warmup_s: float
     started_at: float  # Unix time Locust was started
     ended_at: float  # Unix time Locust had stopped
-    # Locust's stats (after the warm-up)
+    # Locust's stats (after the warm-up); the percentiles and max from `percentiles_from`
     requests: int
     failures: int
     rps: float | None
@@ -67,6 +86,12 @@ class PointResult:
     p95_ms: float | None
     p99_ms: float | None
     max_ms: float | None
+    p90_ms: float | None = None  # from the HdrHistogram only, as are p999_ms and p9999_ms
+    p999_ms: float | None = None
+    p9999_ms: float | None = None
+    percentiles_from: str = FROM_LOCUST  # FROM_HDR when the point's latency log was read (loadlab.results.latency)
+    scheduled: Percentiles | None = None  # open model: every request's latency from its scheduled time
+    latency_problem: str = ""  # why the latency log could not be read: the percentiles are then Locust's
     # Prometheus
     generator_cpu_max: float | None = None  # percent of one core, busiest Locust process
     server_requests: float | None = None  # whole point, the target's counter

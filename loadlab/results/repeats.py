@@ -17,7 +17,7 @@ from loadlab.results.point import PointResult
 
 # The figures summarized: Locust's throughput and percentiles (after warm-up), the open model's
 # latency from the schedule, and the server's CPU per request.
-FIGURES = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "p99_scheduled_ms", "server_cpu_ms_per_request")
+FIGURES = ("rps", "p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "p99_scheduled_ms", "server_cpu_ms_per_request")
 # Besides the figures, what the typical repetition carries for the claims' verdicts
 MEDIAN_TOO = ("loop_lag_p99_ms",)
 

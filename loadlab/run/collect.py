@@ -1,5 +1,6 @@
 """A point's result once both sides' final counts are in Prometheus: Locust's CSV (after warm-up)
-plus what Prometheus saw of the target and of Locust, judged against the SLO and for trust."""
+with the percentiles of the point's HdrHistograms (loadlab.results.latency), plus what Prometheus
+saw of the target and of Locust, judged against the SLO and for trust."""
 
 import math
 import time
@@ -8,6 +9,7 @@ from loadlab import queries
 from loadlab.config.run_config import RunConfig
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.judge import slo, trust
+from loadlab.results import latency
 from loadlab.results.folder import RunFolder
 from loadlab.results.locust_csv import AGGREGATED, read_locust_row, read_ramp_steps
 from loadlab.results.point import PointResult
@@ -107,6 +109,7 @@ class Collector:
         if c.model == "open":
             result.late = q(queries.late_total(sel, whole), at)
             result.p99_scheduled_ms = _ms(q(queries.scheduled_latency_quantile(0.99, sel, measured), at))
+        latency.apply(result, self.folder.latency_log(point.id))  # exact percentiles; Prometheus's and Locust's else
         result.untrustworthy_reasons = trust.reasons(result)
         result.slo_broken = slo.check(result, self.limits)
         result.cut_short = driven.cut

@@ -104,6 +104,7 @@ class Processes:
             prometheus_port=slot.locust_port,
             linger_s=LINGER_S,
             start_file=self.gate(slot),
+            latency_log=self.folder.latency_log(point.id),
             bind=self.placement.bind,
             master_port=self.master_port(load),
         )

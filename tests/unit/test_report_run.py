@@ -54,8 +54,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_the_figures_that_need_only_the_summary_are_drawn(built):
     out, text = built
     pngs = sorted(p.name for p in (out.parent / "report").glob("*.png"))
-    assert pngs == ["latency-percentiles.png", "over-time.png", "sync-vs-async.png"]
-    assert text.count("<svg ") == 3
+    assert pngs == ["latency-percentiles.png", "over-time-p95.png", "over-time.png", "sync-vs-async.png"]
+    assert text.count("<svg ") == 4
 
 
 def test_without_prometheus_data_the_report_says_which_figures_are_missing_and_why(built):
