@@ -18,6 +18,7 @@ RUN_FIGURES = (
     ("p50_ms", False, "p50 ms"),
     ("p95_ms", False, "p95 ms"),
     ("p99_ms", False, "p99 ms"),
+    ("p999_ms", False, "p99.9 ms"),
 )
 SWEEP_FIGURES = (("capacity_rps", True, "capacity rps"), ("capacity_p99_ms", False, "capacity p99 ms"))
 

@@ -23,7 +23,14 @@ FIGURES = tuple(f for f, _, _ in RUN_FIGURES)
 def figure_values(folder: RunFolder, p: PointResult) -> dict[str, float | None]:
     """The figures compare judges of one measured point."""
     mean = read_per_second(folder.locust_prefix(p.point), p).whole_mean_ms
-    return {"rps": p.rps, "mean_ms": mean, "p50_ms": p.p50_ms, "p95_ms": p.p95_ms, "p99_ms": p.p99_ms}
+    return {
+        "rps": p.rps,
+        "mean_ms": mean,
+        "p50_ms": p.p50_ms,
+        "p95_ms": p.p95_ms,
+        "p99_ms": p.p99_ms,
+        "p999_ms": p.p999_ms,  # None before HdrHistograms: such a point is not compared on it
+    }
 
 
 def run_values(summary: RunSummary, folder: RunFolder) -> dict[str, dict[str, float]]:

@@ -1,4 +1,4 @@
-"""Run B against run A: each point's throughput, mean latency and p50/p95/p99, with the test that
+"""Run B against run A: each point's throughput, mean latency and p50/p95/p99/p99.9, with the test that
 fits how the runs were made (loadlab.tuning.resample), all p-values adjusted together
 (Benjamini–Hochberg), one verdict per figure (loadlab.tuning.compare.decide).
 
@@ -7,8 +7,9 @@ fits how the runs were made (loadlab.tuning.resample), all p-values adjusted tog
   of its repetitions.
 - Single runs: throughput and mean latency from the per-second series of Locust's history after
   the warm-up (loadlab.results.locust_csv.read_per_second: requests completed in each second, and
-  each second's mean), tested by a circular block bootstrap; p50/p95/p99 have no per-second samples,
-  so each run's gets an order-statistic interval from its request count and Locust's percentiles.
+  each second's mean), tested by a circular block bootstrap; the percentiles have no per-second
+  samples, so each run's gets an order-statistic interval from its request count and its quantiles:
+  exact from the point's HdrHistogram where it was recorded, else Locust's rounded columns.
   Within one run those say nothing of the spread between runs, so a change must also exceed this
   machine's noise floor (`loadlab calibrate`; loadlab.tuning.noise_floor): without a calibration
   of the point, a change beyond the threshold is "not enough data".
@@ -19,15 +20,16 @@ import statistics
 from loadlab.errors import LoadlabError
 from loadlab.results.calibration import Calibration
 from loadlab.results.folder import RunFolder
+from loadlab.results.latency import known_quantiles
 from loadlab.results.locust_csv import read_per_second, read_percentiles
-from loadlab.results.point import PointResult, RunSummary
+from loadlab.results.point import FROM_HDR, PointResult, RunSummary
 from loadlab.tuning import noise_floor, resample
 from loadlab.tuning.compare import MIN_SAMPLES, THRESHOLD, Evidence, decide, percentile_estimate
 from loadlab.tuning.comparison_result import RUN_FIGURES, Result, Row
 from loadlab.tuning.pairing import add_only, group_points, pair, point_key, point_label
 
 RUN_MATCH = ("target", "scenario", "server", "workers")
-PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99}
+PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99, "p999_ms": 0.999}
 
 
 def repeat_count(summary: RunSummary) -> int:
@@ -62,7 +64,11 @@ def _repeated_evidence(a_folder: RunFolder, ga: list, b_folder: RunFolder, gb: l
 def _single_evidence(a_folder, pa: PointResult, b_folder, pb: PointResult, calibration, notes: list) -> dict:
     prefix_a, prefix_b = a_folder.locust_prefix(pa.point), b_folder.locust_prefix(pb.point)
     sa, sb = read_per_second(prefix_a, pa), read_per_second(prefix_b, pb)
-    pct_a, pct_b = read_percentiles(prefix_a, pa.route), read_percentiles(prefix_b, pb.route)
+    pct_a, pct_b = _quantiles(a_folder, pa), _quantiles(b_folder, pb)
+    if pa.percentiles_from != pb.percentiles_from:
+        notes.append(
+            f"{point_label(pa)}: A's percentiles are {_source(pa)}, B's {_source(pb)}: a difference may be the rounding"
+        )
     few = [
         f"{side}: {s.problem or f'{len(s.rps)} whole seconds'}"
         for side, s in (("A", sa), ("B", sb))
@@ -84,7 +90,7 @@ def _single_evidence(a_folder, pa: PointResult, b_folder, pb: PointResult, calib
         if figure in PERCENTILES:
             if pct_a and pct_b:
                 estimate = percentile_estimate(PERCENTILES[figure], va, vb, pct_a, pct_b)
-            missing = "" if estimate else "no request counts and percentiles (Locust's _stats.csv)"
+            missing = "" if estimate else "no request counts and percentiles (latency log or Locust's _stats.csv)"
         elif few:
             missing = f"fewer than {MIN_SAMPLES} per-second samples ({'; '.join(few)})"
         else:
@@ -94,6 +100,18 @@ def _single_evidence(a_folder, pa: PointResult, b_folder, pb: PointResult, calib
     if absent:
         notes.append(f"{point_label(pa)}: not compared: {', '.join(absent)}")
     return found
+
+
+def _quantiles(folder: RunFolder, p: PointResult) -> tuple[int, dict[float, float]] | None:
+    """(requests, {quantile: ms}) of a point: from its HdrHistogram, exact to 3 significant digits,
+    where it was recorded; else Locust's rounded percentile columns."""
+    if p.percentiles_from == FROM_HDR and (exact := known_quantiles(folder.latency_log(p.point))):
+        return exact
+    return read_percentiles(folder.locust_prefix(p.point), p.route)
+
+
+def _source(p: PointResult) -> str:
+    return "exact (HdrHistogram)" if p.percentiles_from == FROM_HDR else "Locust's, rounded"
 
 
 def _differs(item: str, pa: PointResult, pb: PointResult, notes: list) -> None:

@@ -14,6 +14,7 @@ from loadlab.tuning.comparison import NO_SWEEP_SAMPLES, compare_sides, open_side
 from tests.unit.comparison_folders import (
     FAST,
     STEADY,
+    T0,
     compare_cli,
     config,
     rows,
@@ -306,3 +307,39 @@ def test_the_result_is_json_able_even_with_an_infinite_change(tmp_path, capsys):
     assert json.loads(text)["rows"][0]["change"] == "+inf"
     status, out, _ = compare_cli(capsys, "a", "b", "--results", str(tmp_path), "--json")
     assert status == 0 and json.loads(out)["status"] == 0 and json.loads(out)["regressed"] is False
+
+
+def _latency_log(folder, point_id: str, slow_share: float, slow_ms: float, n: int = 2000) -> None:
+    """The point's HdrHistogram log: n requests at 100 ms, `slow_share` of them at `slow_ms` instead."""
+    from loadlab.contract.latency import SEND, Histogram
+    from loadlab.contract.latency_log import LatencyLog
+    from loadlab.results.folder import RunFolder
+
+    h = Histogram()
+    slow = round(n * slow_share)
+    for i in range(n):
+        h.record_ms(slow_ms if i < slow else 100.0)
+    path = RunFolder(folder).latency_log(point_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    LatencyLog(T0, T0 + 10, {SEND: h}).write(path)
+
+
+def test_exact_percentiles_from_the_latency_logs_are_compared_where_locusts_columns_are_alike(tmp_path, capsys):
+    """Locust's rounded columns say the same on both sides; the histograms say B's p99 doubled."""
+    write_calibration(tmp_path)
+    for run_id, p99 in (("a", 110.0), ("b", 220.0)):
+        folder = write_run(tmp_path, run_id, steady(percentiles_from="hdr", p99_ms=p99))
+        _latency_log(folder, "async-io-sleep", slow_share=0.02, slow_ms=p99)
+    compare_cli(capsys, "a", "b", "--results", str(tmp_path))
+    rows = {r.figure: r for r in run_result(tmp_path, "a", "b").rows}
+    assert rows["p99_ms"].verdict == cmp.REGRESSION
+    assert rows["p50_ms"].verdict != cmp.REGRESSION  # the medians are alike: 100 ms on both sides
+
+
+def test_runs_whose_percentiles_come_from_different_sources_say_so(tmp_path, capsys):
+    write_calibration(tmp_path)
+    write_run(tmp_path, "a", steady())  # Locust's rounded columns
+    folder = write_run(tmp_path, "b", steady(percentiles_from="hdr"))
+    _latency_log(folder, "async-io-sleep", slow_share=0.02, slow_ms=110.0)
+    _, out, _ = compare_cli(capsys, "a", "b", "--results", str(tmp_path))
+    assert "A's percentiles are Locust's, rounded, B's exact (HdrHistogram)" in out
