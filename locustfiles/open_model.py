@@ -1,103 +1,27 @@
 # Open model: requests arrive at a fixed rate whether or not the target keeps up; latency counts from the schedule.
-"""Locust has no open model built in; this is one in gevent, in the manner of wrk2.
-
-Request k of a user is due at t0 + k/share, the user's share of `--rate` (the rate is split evenly
-over the `-u` users the test starts with: one user per process is enough). Each request runs in
-the user's own bounded gevent pool (its share of `--max-inflight`, at least 1, which is also
-FastHttpUser's `concurrency`, so a connection is always free). When no slot is free the scheduler waits for one
-and the request goes out late, but the schedule does not move: later requests are due when they
-were due. Two latencies are recorded: Locust's own from sending (its stats and
-locust_request_duration_seconds) and, in locust_request_scheduled_duration_seconds, from the
-scheduled time, which includes the wait for a slot (both go to loadlab.load.latency's
-HdrHistograms too); requests sent more than `--late-tolerance`
-after their time count in locust_requests_late_total. A stopping user waits for its requests in
-flight, so the client's counts end equal to what the server served.
+"""The lab's scenarios on the open model's schedule (loadlab.load.schedule, shared with a user's own
+load): each arrival sends one request of the scenario.
 
     locust -f locustfiles/open_model.py --headless --host http://127.0.0.1:8001 --scenario io-sleep \
         -u 1 -t 10s --rate 200 --max-inflight 1000 --late-tolerance 0.01 --prometheus-port 9646
 """
 
-import math
-import random
-import time
-
-import gevent
-from gevent.pool import Pool
-from locust import constant, events, task
-from locust.runners import WorkerRunner
-
 from loadlab.contract.latency import SCHEDULE_DELAY
 from loadlab.load import drain, exporter, gate, latency, warmup  # noqa: F401 - importing registers them
-from loadlab.load.options import number
+from loadlab.load.schedule import Scheduled
 from loadlab.load.users import ScenarioUser, user_classes
 
 
-@events.init_command_line_parser.add_listener
-def _add_options(parser) -> None:
-    group = parser.add_argument_group("open model")
-    group.add_argument(
-        "--rate",
-        type=number("--rate", float, 0, inclusive=False),
-        default=10.0,
-        help="requests per second, in total over all users and processes (default 10)",
-    )
-    group.add_argument(
-        "--max-inflight",
-        type=number("--max-inflight", int, 1),
-        default=1000,
-        help="requests in flight at most, in total; beyond it requests wait and go out late (default 1000)",
-    )
-    group.add_argument(
-        "--late-tolerance",
-        type=number("--late-tolerance", float, 0),
-        default=0.01,
-        metavar="SECONDS",
-        help="a request sent later than this after its time counts as late (default 0.01)",
-    )
-
-
-@events.test_start.add_listener
-def _share_out(environment, **_kwargs) -> None:
-    """The master (or local runner) tells every user, through the options sent to workers, how many share the load."""
-    if not isinstance(environment.runner, WorkerRunner):
-        environment.parsed_options.open_model_users = max(1, environment.runner.target_user_count)
-
-
-class OpenModelUser(ScenarioUser):
+class OpenModelUser(Scheduled, ScenarioUser):
     abstract = True
-    wait_time = constant(0)
 
-    def __init__(self, environment) -> None:
-        options = environment.parsed_options
-        users = getattr(options, "open_model_users", 1)
-        self.interval = users / options.rate
-        self.late_tolerance = options.late_tolerance
-        self.concurrency = max(1, math.ceil(options.max_inflight / users))  # read by FastHttpUser.__init__
-        super().__init__(environment)
-        self.in_flight = Pool(self.concurrency)
-        self.t0, self.k = 0.0, 0
+    @property
+    def scenario_label(self) -> str:  # the scheduled latency's `scenario` label
+        return self.scenario.name
 
-    def on_start(self) -> None:
-        # A random phase, so that users sharing the rate do not all fire at the same instants.
-        self.t0 = time.perf_counter() + random.random() * self.interval
-
-    @task
-    def arrive(self) -> None:
-        scheduled = self.t0 + self.k * self.interval
-        self.k += 1
-        gevent.sleep(max(0.0, scheduled - time.perf_counter()))
-        self.in_flight.spawn(self.send, scheduled)  # blocks while every slot is busy: the request goes out late
-
-    def send(self, scheduled: float) -> None:
-        sent = time.perf_counter()
-        self.request(**{SCHEDULE_DELAY: sent - scheduled})  # loadlab.load.latency: latency from the schedule
-        s = self.scenario
-        exporter.record_scheduled(
-            s.name, s.route, self.method, time.perf_counter() - scheduled, late=sent - scheduled > self.late_tolerance
-        )
-
-    def on_stop(self) -> None:
-        self.in_flight.join()
+    def fire(self, delay: float) -> tuple[str, str]:
+        self.request(**{SCHEDULE_DELAY: delay})  # loadlab.load.latency: latency from the schedule
+        return self.scenario.route, self.method
 
 
 globals().update(user_classes(OpenModelUser))

@@ -1,6 +1,7 @@
-"""The open model's schedule for a user's own load (locustfiles/user_open.py): `--rate`,
-`--max-inflight`, `--late-tolerance`, and `Scheduled`, the user that sends on it, the same schedule
-as the lab's scenarios' (locustfiles/open_model.py), for any request or task (`fire`).
+"""The open model's schedule, in gevent in the manner of wrk2 (Locust has none built in): `--rate`,
+`--max-inflight`, `--late-tolerance`, and `Scheduled`, the user that sends on it, for the lab's
+scenarios (locustfiles/open_model.py) and a user's own load (locustfiles/user_open.py) alike: a
+subclass says what one arrival sends (`fire`).
 
 Request k of a user is due at t0 + k/share, the user's share of `--rate` (the rate is split evenly
 over the `-u` users the test starts with: one user per process is enough). Each request runs in
@@ -9,10 +10,11 @@ FastHttpUser's `concurrency`, so a connection is always free). When no slot is f
 waits for one and the request goes out late, but the schedule does not move: later requests are due
 when they were due. Two latencies are recorded: Locust's own from sending (its stats and
 locust_request_duration_seconds) and, in locust_request_scheduled_duration_seconds, from the
-scheduled time, which includes the wait for a slot; requests sent more than `--late-tolerance`
-after their time count in locust_requests_late_total. A stopping user waits for its requests in
-flight, so the client's counts end equal to what the server served. Importing this module registers
-the options; it is imported only inside Locust processes.
+scheduled time, which includes the wait for a slot (for the lab's scenarios both go to
+loadlab.load.latency's HdrHistograms too); requests sent more than `--late-tolerance` after their
+time count in locust_requests_late_total. A stopping user waits for its requests in flight, so the
+client's counts end equal to what the server served. Importing this module registers the options;
+it is imported only inside Locust processes.
 """
 
 import math
@@ -89,7 +91,7 @@ class Scheduled(FastHttpUser):
 
     def send(self, scheduled: float) -> None:
         sent = time.perf_counter()
-        name, method = self.fire()
+        name, method = self.fire(sent - scheduled)
         exporter.record_scheduled(
             self.scenario_label,
             name,
@@ -98,8 +100,9 @@ class Scheduled(FastHttpUser):
             late=sent - scheduled > self.late_tolerance,
         )
 
-    def fire(self) -> tuple[str, str]:
-        """Send one arrival's request(s); (the name and method its scheduled latency is recorded under)."""
+    def fire(self, delay: float) -> tuple[str, str]:
+        """Send one arrival's request(s), `delay` seconds after their time; (the name and method its
+        scheduled latency is recorded under)."""
         raise NotImplementedError
 
     def on_stop(self) -> None:

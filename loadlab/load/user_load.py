@@ -107,7 +107,7 @@ def open_users() -> dict[str, type[User]]:
     weights = [r.weight for r in requests]
 
     class Arrivals(Scheduled):
-        def fire(self) -> tuple[str, str]:
+        def fire(self, delay: float) -> tuple[str, str]:
             request = random.choices(requests, weights)[0]
             return send(self.client, request), request.method
 
@@ -135,7 +135,7 @@ def _task_arrivals(classes: dict[str, type[User]]) -> type[Scheduled]:
                 user.on_start()
             super().on_start()
 
-        def fire(self) -> tuple[str, str]:
+        def fire(self, delay: float) -> tuple[str, str]:
             user = random.choices(self.users, [cls.weight for cls in users])[0]
             chosen = random.choice(type(user).tasks)
             try:
