@@ -6,6 +6,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
+from loadlab.contract.scenarios import TARGETS
 from loadlab.judge import findings, trust
 from loadlab.judge.claims import verdicts
 from loadlab.results.latency import PRECISION, ROUNDED
@@ -128,6 +129,22 @@ def repeated_table(groups: list[Repeated]) -> Table:
     return t
 
 
+def verdicts_of(points: list[PointResult], medians: bool, out: Console) -> None:
+    """The article's claims and loadlab's findings, judged on the lab's targets' points."""
+    out.print()
+    out.print("Published claims (figures are the article's; see loadlab/judge/claims.py):")
+    if medians:
+        out.print("  (judged on each repeated point's medians)")
+    for claim, verdict in verdicts(points):
+        out.print(f"  {claim.id} {claim.text} [{claim.claimed}]", soft_wrap=True)
+        out.print(f"     -> {verdict}", soft_wrap=True)
+    out.print()
+    out.print("Measured findings (loadlab's own, beside the model's prediction; see loadlab/judge/findings.py):")
+    for finding, verdict in findings.verdicts(points):
+        out.print(f"  {finding.id} {finding.text} [{finding.setup}]", soft_wrap=True)
+        out.print(f"     -> {verdict}", soft_wrap=True)
+
+
 def show(summary: RunSummary, out: Console) -> None:
     results = summary.points
     out.print(f"run {summary.run_id} ({summary.status})")
@@ -144,18 +161,9 @@ def show(summary: RunSummary, out: Console) -> None:
             soft_wrap=True,
         )
         out.print(repeated_table(groups))
-    out.print()
-    out.print("Published claims (figures are the article's; see loadlab/judge/claims.py):")
-    if groups:
-        out.print("  (judged on each repeated point's medians)")
-    for claim, verdict in verdicts(typical(results)):
-        out.print(f"  {claim.id} {claim.text} [{claim.claimed}]", soft_wrap=True)
-        out.print(f"     -> {verdict}", soft_wrap=True)
-    out.print()
-    out.print("Measured findings (loadlab's own, beside the model's prediction; see loadlab/judge/findings.py):")
-    for finding, verdict in findings.verdicts(typical(results)):
-        out.print(f"  {finding.id} {finding.text} [{finding.setup}]", soft_wrap=True)
-        out.print(f"     -> {verdict}", soft_wrap=True)
+    lab = [r for r in results if r.target in TARGETS]  # the claims and findings are about the lab's targets
+    if lab:
+        verdicts_of(typical(lab), bool(groups), out)
     broken = [(r.point, b) for r in results for b in r.slo_broken]
     out.print()
     if broken:

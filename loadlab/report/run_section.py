@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+from loadlab.contract.scenarios import TARGETS
 from loadlab.judge import findings, trust
 from loadlab.judge.claims import verdicts
 from loadlab.report import history, latency_section, run_plots
@@ -180,10 +181,11 @@ def sections(folder: Path, summary: RunSummary, prom: PromData, figures: Figures
     figure("Sync vs async", run_plots.sync_vs_async(figures, points), "no scenario was measured on both targets")
     seconds = {p.point: history.read(RunFolder(folder).locust_prefix(p.point), p.started_at) for p in points}
     figure("Over time", run_plots.over_time(figures, points, seconds), "Locust wrote no per-second rows")
-    claims = claims_section(typical(points))  # a repeated point: the medians of its repetitions
+    lab = typical([p for p in points if p.target in TARGETS])  # the claims and findings: the lab's targets
+    claims = claims_section(lab)  # a repeated point: the medians of its repetitions
     if claims:
         body.append(claims)
-    measured = findings_section(typical(points))
+    measured = findings_section(lab)
     if measured:
         body.append(measured)
     if hidden := latency_section.omission_section(points):

@@ -1,6 +1,7 @@
 """The table printed at the end of a run and by `loadlab show`: each point's trust, unknown included."""
 
 import json
+from dataclasses import replace
 
 from loadlab.console.table import console, notes, show
 from loadlab.results.folder import RunFolder
@@ -35,3 +36,11 @@ def test_an_older_summary_without_generator_cpu_reads_as_unknown(tmp_path):
     folder.summary_file.write_text(json.dumps(data))
     summary = folder.summary()
     assert "async-io-sleep: ? trust unknown: no generator CPU measured" in printed(summary)
+
+
+def test_a_run_of_a_users_app_leaves_out_the_articles_claims_and_the_labs_findings():
+    users_point = replace(point("io-sleep", "dsapp"), point="dsapp-requests", scenario="requests", route="")
+    own = printed(RunSummary("r", "complete", 0.0, {}, [users_point]))
+    assert "dsapp" in own and "Published claims" not in own and "Measured findings" not in own
+    lab = printed(RunSummary("r", "complete", 0.0, {}, [point("io-sleep", "async")]))
+    assert "Published claims" in lab and "Measured findings" in lab
