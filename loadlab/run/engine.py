@@ -1,6 +1,6 @@
 """`loadlab run`: the whole native stack for one run, data flowing one way.
 
-    config -> stack (PostgreSQL if none answers, Prometheus, upstream)          engine.Run.start_stack
+    config -> stack (Prometheus; for the lab's targets PostgreSQL if none answers, upstream)  start_stack
            -> for each point: target, Locust (processes) -> load (drive)
            -> Locust's CSV + Prometheus -> PointResult, verdicts (collect)
            -> results/<run_id>/summary.json (after every point) -> table
@@ -77,21 +77,27 @@ class Run:
         self.stack.callback(self.placement.unpublish)
         with pinning.side(c.cpus, pinning.GENERATOR):  # Prometheus measures: on the generator's side
             self.stack.enter_context(self.prometheus)
-        with pinning.side(c.cpus, pinning.TARGET):  # what the target calls runs on its side
+        if c.own is None:  # a user's app calls neither the lab's upstream nor its PostgreSQL
+            self.start_lab_services()
+        self.driver = Driver(c, self.folder, self.prometheus, self.progress, self.processes)
+        self.collector = Collector(c, self.folder, self.prometheus, self.limits)
+        log.info(f"stack up: Prometheus {self.prometheus.url}, {c.server} x{c.workers}")
+        log.info(f"CPUs: {pinning.describe(c.cpus)}")
+
+    def start_lab_services(self) -> None:
+        """What the lab's targets call: PostgreSQL (a private one when none answers) and the upstream."""
+        with pinning.side(self.config.cpus, pinning.TARGET):  # what the target calls runs on its side
             database_url, why = database.for_run(self.stack, self.folder.log("postgres"))
-            self.upstream = services.start_upstream(ports.free_port(), self.folder.log("upstream"))
+            upstream = services.start_upstream(ports.free_port(), self.folder.log("upstream"))
         if database_url:
             self.env[DATABASE_URL_ENV] = database_url
             self.progress.note(f"loadlab: {why}")
             log.info(why)
         # the queueing model's max_connections limit is the server's own figure (a private one's too)
         self.summary.database_max_connections = database.max_connections(database_url or Settings().database_url)
-        self.stack.callback(self.upstream.stop)
-        self.env[UPSTREAM_URL_ENV] = self.upstream.url
-        self.driver = Driver(c, self.folder, self.prometheus, self.progress, self.processes)
-        self.collector = Collector(c, self.folder, self.prometheus, self.limits)
-        log.info(f"stack up: Prometheus {self.prometheus.url}, upstream {self.upstream.url}, {c.server} x{c.workers}")
-        log.info(f"CPUs: {pinning.describe(c.cpus)}")
+        self.stack.callback(upstream.stop)
+        self.env[UPSTREAM_URL_ENV] = upstream.url
+        log.info(f"upstream {upstream.url}")
 
     def measure_all(self, run_slots: list[Slot]) -> None:
         # On the way out (the stack unwinds in reverse) targets and Locusts stop first, which also ends
