@@ -3,7 +3,20 @@ its parsers and sets `handler`, the function that runs it and returns the exit s
 module imports only what its parser needs; its handler imports the rest, so `loadlab --help` stays fast.
 """
 
-from loadlab.commands import calibrate, compare, compose, export, history, report, results, run, serve, sweep, tools
+from loadlab.commands import (
+    calibrate,
+    compare,
+    compose,
+    export,
+    history,
+    report,
+    results,
+    run,
+    serve,
+    sweep,
+    tools,
+    worker,
+)
 
 # the order of `loadlab --help`
-COMMANDS = (serve, run, sweep, report, compare, calibrate, history, results, export, tools, compose)
+COMMANDS = (serve, run, sweep, report, compare, calibrate, history, results, export, tools, compose, worker)

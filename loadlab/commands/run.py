@@ -45,12 +45,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--warmup", dest="warmup_s", type=duration, help="load before measuring (5, 5s, 1m)")
     p.add_argument("--processes", type=whole, help="Locust processes (default 1)")
-    p.add_argument(
-        "--locust-workers",
-        dest="locust_workers",
-        type=whole,
-        help="wait for this many `locust --worker` processes started apart (the compose stack's)",
-    )
+    add_worker_options(p)
     p.add_argument("--step-users", dest="step_users", type=whole, help="ramp: users added per step")
     p.add_argument("--step-seconds", dest="step_seconds", type=duration, help="ramp: how long each step lasts (10s)")
     p.add_argument(
@@ -64,6 +59,24 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--run-id", dest="run_id", help="name of the results folder (default: the time)")
     p.add_argument("--results", dest="results_root", help="where results go (default results/)")
+
+
+def add_worker_options(p: argparse.ArgumentParser) -> None:
+    """Locust workers started apart: `loadlab worker` on other machines, the compose stack's (run and sweep)."""
+    p.add_argument(
+        "--expect-workers",
+        "--locust-workers",
+        dest="locust_workers",
+        type=whole,
+        metavar="N",
+        help="Locust's master waits for this many worker processes started apart (loadlab worker, compose)",
+    )
+    p.add_argument(
+        "--master-bind",
+        dest="master_bind",
+        metavar="ADDR",
+        help="the address Locust's master, its exporter and the targets listen on, for workers on other machines",
+    )
 
 
 def config_from(args: argparse.Namespace):
@@ -103,6 +116,7 @@ def config_from(args: argparse.Namespace):
         warmup_s=_given(args.warmup_s, suite.warmup_s),
         processes=_given(args.processes, suite.processes),
         locust_workers=_given(args.locust_workers, suite.locust_workers),
+        master_bind=args.master_bind,
         step_users=_given(args.step_users, suite.step_users),
         step_seconds=_given(args.step_seconds, suite.step_seconds),
         pin=_given(args.pin, suite.pin),

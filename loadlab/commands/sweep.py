@@ -8,12 +8,14 @@ from dataclasses import fields
 from pathlib import Path
 
 from loadlab.commands.arguments import duration, names, number, whole, wholes
+from loadlab.commands.run import add_worker_options
 from loadlab.stack import pinning
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="each configuration's capacity under the SLO, a model, a recommendation")
     add_options(p)
+    add_worker_options(p)
     p.set_defaults(handler=main)
 
 

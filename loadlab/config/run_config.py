@@ -29,6 +29,7 @@ class RunConfig:
     warmup_s: float = 5
     processes: int = 1
     locust_workers: int = 0  # Locust workers started apart, e.g. the compose stack's (0: none)
+    master_bind: str | None = None  # where the master, exporter and targets listen for them (None: as placed)
     step_users: int = 10
     step_seconds: float = 5
     pin: str = "auto"  # generator and target on separate CPUs: auto, on, off (loadlab.stack.pinning)

@@ -27,7 +27,8 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING
 from prometheus_client import multiprocess
 from prometheus_client.metrics_core import Metric
 
-FORWARD_ENV = "LOADLAB_FORWARD_METRICS"
+from loadlab.load.fingerprint import FORWARD_ENV
+
 MESSAGE = "loadlab_metrics"
 INTERVAL_S = 1.0
 FINAL_TIMEOUT_S = 10.0  # how long the master waits for its workers' final counts after a stop

@@ -50,7 +50,7 @@ from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
 from loadlab.contract import metrics as m  # noqa: E402
 from loadlab.contract.multiproc import alive, live_pids  # noqa: E402
-from loadlab.load import distributed  # noqa: E402
+from loadlab.load import distributed, handshake  # noqa: E402, F401 - importing handshake registers it
 from loadlab.load.options import abort, number  # noqa: E402
 
 HOST = "127.0.0.1"  # default of --prometheus-host

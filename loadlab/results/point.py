@@ -100,6 +100,7 @@ class PointResult:
     loop_lag_p99_ms: float | None = None
     locust_workers: int | None = None  # Locust workers started apart: how many it was run with
     locust_workers_min: float | None = None  # the fewest that were connected while it was measured
+    locust_worker_hosts: list[str] = field(default_factory=list)  # those that took part: "host (address)"
     late: float | None = None  # open model: requests sent late
     p99_scheduled_ms: float | None = None  # open model: latency from the schedule
     steps: list[RampStep] = field(default_factory=list)

@@ -13,6 +13,7 @@ from loadlab.results import latency
 from loadlab.results.folder import RunFolder
 from loadlab.results.locust_csv import AGGREGATED, read_locust_row, read_ramp_steps
 from loadlab.results.point import PointResult
+from loadlab.run import apart
 from loadlab.run.drive import STOP_POLL_S, Driven
 from loadlab.run.slots import Slot
 from loadlab.stack.prometheus import LOCUST_JOB, Prometheus
@@ -100,6 +101,7 @@ class Collector:
         )
         if c.locust_workers:
             result.locust_workers = c.locust_workers
+            result.locust_worker_hosts = apart.took_part(apart.workers_file(self.folder, point.id))
             # while its users ran (after they stop, the workers leave with their master)
             under_load = stopped_at - 1
             window = f"{max(1, round(under_load - (started + c.warmup_s)))}s"

@@ -21,6 +21,7 @@ from loadlab.contract import metrics as m
 from loadlab.contract import routes
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.results.folder import RunFolder
+from loadlab.run import apart
 from loadlab.run.processes import LINGER_S, Processes, Upcoming
 from loadlab.run.slots import Slot
 from loadlab.stack import procs, services
@@ -154,7 +155,8 @@ class Driver:
                 procs.stop(locust)
                 raise LoadlabError(
                     f"Locust's master did not see {self.config.locust_workers} workers within {timeout:g}s "
-                    f"(are the locust-worker containers up? see {self.folder.log(slot.point.id + '-locust')})",
+                    f"({apart.arrivals(apart.workers_file(self.folder, slot.point.id))}; are the workers up? "
+                    f"see {self.folder.log(slot.point.id + '-locust')})",
                     FAILED,
                 )
             time.sleep(STOP_POLL_S)

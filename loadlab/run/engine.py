@@ -62,7 +62,7 @@ class Run:
         folder.write_summary(self.summary)
         self.env: dict[str, str] = {}
         self.interrupted = False  # Ctrl-C came while a finished point was being summarized
-        self.placement = Placement.from_env()
+        self.placement = Placement.from_env(config.master_bind)
         self.processes = Processes(config, folder, self.env, self.placement)
         self.next_rate: NextRate | None = None  # a capacity search: each point's rate from the results so far
         self.early_starts = procs.can_raise_priority()
@@ -234,7 +234,8 @@ def run(config: RunConfig, next_rate: NextRate | None = None, steps: int = 0) ->
     config = replace(config, cpus=pinning.resolve(config.pin))  # config.json records the split
     held_before = ports.held()  # every port this run takes (its own and its processes') is handed back at its end
     if config.locust_workers:  # the one port the workers started apart know: this run's, or refused now
-        ports.claim(Placement.from_env().bind, MASTER_PORT, "Locust's master port, which its workers know")
+        bind = Placement.from_env(config.master_bind).bind
+        ports.claim(bind, MASTER_PORT, "Locust's master port, which its workers know")
     folder = RunFolder.create(Path(config.results_root), config.run_id)
     folder.write_config(asdict(config))
     handler = logging.FileHandler(folder.log("run"))

@@ -17,7 +17,9 @@ from pathlib import Path
 from loadlab import REPO
 from loadlab.config.run_config import RunConfig
 from loadlab.load.command import LoadSpec, command
+from loadlab.load.fingerprint import WORKERS_FILE_ENV
 from loadlab.results.folder import RunFolder, write_text
+from loadlab.run import apart
 from loadlab.run.slots import Slot
 from loadlab.stack import pinning, ports, procs, services
 from loadlab.stack.placement import MASTER_PORT, Placement
@@ -109,6 +111,7 @@ class Processes:
             master_port=self.master_port(load),
         )
         env = {**os.environ, **(c.own.locust_env() if c.own else {}), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        env[WORKERS_FILE_ENV] = str(apart.workers_file(self.folder, point.id))  # who joined (workers apart)
         with pinning.side(c.cpus, pinning.GENERATOR):
             locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO, nice=nice)
         self._locusts.append(locust)

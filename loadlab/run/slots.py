@@ -21,6 +21,7 @@ class Slot:
     spec: ServerSpec  # the point's target server: the app on target_port, its metrics on metrics_port
     locust_port: int
     labels: dict[str, str]
+    host: str = HOST  # where this machine reaches the target and Locust (Placement.local)
 
     @property
     def target_port(self) -> int:
@@ -30,11 +31,11 @@ class Slot:
     def metrics_address(self) -> str:
         """Where Prometheus scrapes the target: the port every worker serves its metrics on from a thread,
         so a point whose handlers block the event loop (blocking-sleep) is scraped all the same."""
-        return f"{HOST}:{self.spec.metrics_port}"
+        return f"{self.host}:{self.spec.metrics_port}"
 
     @property
     def locust_address(self) -> str:
-        return f"{HOST}:{self.locust_port}"
+        return f"{self.host}:{self.locust_port}"
 
     @property
     def external(self) -> bool:
@@ -71,6 +72,7 @@ def slots(config: RunConfig, run_id: str, points: list[Point], placement: Placem
                 "workers": str(config.workers),
                 "scenario": point.scenario.name,
             },
+            placement.local,
         )
         for i, point in enumerate(points)
     ]

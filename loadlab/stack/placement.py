@@ -11,6 +11,7 @@ The compose file sets these variables; nobody needs them natively.
 
 import json
 import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ BIND_ENV = "LOADLAB_BIND_HOST"
 ADVERTISE_ENV = "LOADLAB_ADVERTISE_HOST"
 PUBLISH_ENV = "LOADLAB_PUBLISH_TARGETS"
 LOCAL = "127.0.0.1"
+ANY = "0.0.0.0"
 MASTER_PORT = LOCUST_MASTER_PORT  # the Locust workers started apart know it; natively a run picks free ports
 
 
@@ -32,13 +34,19 @@ class Placement:
     publish_targets: Path | None = None  # a file_sd file for a Prometheus outside the run
 
     @classmethod
-    def from_env(cls) -> "Placement":
+    def from_env(cls, master_bind: str | None = None) -> "Placement":
+        """As the compose file sets it; `master_bind` (run --master-bind, for workers on other machines)
+        overrides the address, advertised as itself, or as this machine's name when it is every interface."""
         publish = os.environ.get(PUBLISH_ENV)
-        return cls(
-            bind=os.environ.get(BIND_ENV, LOCAL),
-            advertise=os.environ.get(ADVERTISE_ENV, LOCAL),
-            publish_targets=Path(publish) if publish else None,
-        )
+        bind, advertise = os.environ.get(BIND_ENV, LOCAL), os.environ.get(ADVERTISE_ENV, LOCAL)
+        if master_bind:
+            bind, advertise = master_bind, socket.getfqdn() if master_bind == ANY else master_bind
+        return cls(bind=bind, advertise=advertise, publish_targets=Path(publish) if publish else None)
+
+    @property
+    def local(self) -> str:
+        """Where this machine's Prometheus and the run reach what listens on `bind`."""
+        return LOCAL if self.bind in (LOCAL, ANY) else self.bind
 
     def publish(self, targets: Iterable[ScrapeTarget]) -> None:
         """Write `targets`, under the advertised name, for the outside Prometheus (if there is one)."""

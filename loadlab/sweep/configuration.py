@@ -103,6 +103,8 @@ class ConfigSearch:
             warmup_s=self.config.warmup_s,
             slo_file=self.config.slo_file,
             pin=self.config.pin,
+            locust_workers=self.config.locust_workers,
+            master_bind=self.config.master_bind,
             run_id=run_id,
             results_root=str(self.layout.steps_dir),
         )

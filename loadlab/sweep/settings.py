@@ -42,6 +42,8 @@ class SweepConfig:
     slo_file: str = str(slo.DEFAULT_FILE)
     sweep_id: str = ""
     results_root: str = "results"
+    locust_workers: int = 0  # Locust workers started apart (loadlab run --expect-workers)
+    master_bind: str | None = None  # loadlab run --master-bind
 
     def search(self) -> SearchSettings:
         return SearchSettings(
