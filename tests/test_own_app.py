@@ -173,6 +173,71 @@ def test_url_loads_a_service_the_test_started(tmp_path, datasette_dir):
         procs.stop(proc)
 
 
+# ------------------------------------------------------------------ sweep --app
+
+SWEEP = ["--quick", "--duration", "2", "--warmup", "1", "--start-rate", "25", "--max-rate", "400", "--p99-ms", "500"]
+
+
+def sweep(tmp_path: Path, sweep_id: str, *args: str) -> tuple[str, dict]:
+    """A quick sweep of a user's app on 1 and 2 workers; its output and sweep.json."""
+    result = loadlab(
+        "sweep", *args, *SWEEP, "--workers", "1,2", "--results", str(tmp_path), "--sweep-id", sweep_id, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "report: " in result.stdout and "not written" not in result.stdout, result.stdout[-2000:]
+    return result.stdout, json.loads((tmp_path / sweep_id / "sweep.json").read_text())
+
+
+def capacities_found(summary: dict, target: str, server: str) -> None:
+    configs = summary["configs"]
+    assert [(c["config"]["target"], c["config"]["server"], c["config"]["workers"]) for c in configs] == [
+        (target, server, 1),
+        (target, server, 2),
+    ]
+    for c in configs:
+        assert c["capacity_rps"] is not None and c["capacity_rps"] >= 25, c
+        assert c["model"] is None  # the model knows the lab's scenarios only, and says so
+    (rec,) = summary["recommendations"]
+    assert rec["best"] is not None, rec
+
+
+def test_sweep_app_finds_a_third_party_apps_capacity_with_exact_counts(tmp_path, datasette_dir):
+    args = ["--app", "dsapp:app", "--app-dir", str(datasette_dir), "--requests", str(datasette_dir / "requests.toml")]
+    out, summary = sweep(tmp_path / "results", "ds", *args)
+    capacities_found(summary, "dsapp", "uvicorn-workers")
+    assert "Published claims" not in out
+    steps = [s for c in summary["configs"] for s in c["steps"]]
+    for step in steps:  # every step: the server counted what the client sent, and its one health check
+        points = RunFolder(tmp_path / "results" / "ds" / "steps" / step["run_id"]).summary().points
+        (point,) = [p for p in points if p.point == step["point"]]
+        assert point.server_requests == point.client_requests + 1 and point.client_requests > 0, point
+    logs = {p.name for p in (tmp_path / "results" / "ds" / "steps").glob("*/logs/*.log")}
+    assert "upstream.log" not in logs and "postgres.log" not in logs  # the lab's services: not for a user's app
+    assert left_running(str(datasette_dir)) == []
+
+
+@pytest.mark.parametrize("server", ["gunicorn-sync", "gunicorn-gthread"])
+def test_sweep_app_the_flask_example_under_gunicorn_sync_and_gthread(tmp_path, server):
+    args = ["--app-dir", str(EXAMPLES), "--app", "notes.app:app", "--health", "/health", "--server", server]
+    _, summary = sweep(
+        tmp_path, server, *args, "--threads", "4", "--locustfile", str(EXAMPLES / "notes" / "locustfile.py")
+    )
+    capacities_found(summary, "notes", server)
+    assert {c["config"]["threads"] for c in summary["configs"]} == {4 if server == "gunicorn-gthread" else 1}
+    assert left_running(str(tmp_path)) == []
+
+
+def test_sweep_app_refuses_in_one_line(bad_apps):
+    d, reqs = str(bad_apps), ["--requests", str(bad_apps / "requests.toml")]
+    notes = ["--app", "notes.app:app", "--app-dir", str(EXAMPLES), *reqs]
+    one_line(loadlab("sweep", *notes, "--p99-ms", "100", "--target", "sync"), 2, "--app and --target together")
+    one_line(loadlab("sweep", *notes, "--p99-ms", "100", "--db-pool", "5"), 2, "--db-pool", "your app")
+    one_line(loadlab("sweep", *notes), 2, "no p99 limit for your app", "--p99-ms")
+    one_line(loadlab("sweep", *notes, "--p99-ms", "100", "--server", "uvicorn-workers"), 2, "WSGI app", "gunicorn-sync")
+    one_line(loadlab("sweep", "--app", "notapp:app", "--app-dir", d, *reqs, "--p99-ms", "100"), 2, "is an int")
+    one_line(loadlab("sweep", *reqs, "--p99-ms", "100"), 2, "--locustfile and --requests load your own service")
+
+
 # ------------------------------------------------------------------ bad input
 
 

@@ -22,11 +22,13 @@ def add_app_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_load_options(p: argparse.ArgumentParser) -> None:
+def add_load_options(p: argparse.ArgumentParser, url: bool = True) -> None:
+    """--locustfile and --requests; --url too where a running service can be loaded (`run`, not `sweep`)."""
     group = p.add_argument_group("your own load")
     group.add_argument("--locustfile", metavar="FILE", help="your Locust User classes")
     group.add_argument("--requests", dest="requests_file", metavar="FILE", help="a TOML list of requests to send")
-    group.add_argument("--url", metavar="URL", help="load a service that is already running (client side only)")
+    if url:
+        group.add_argument("--url", metavar="URL", help="load a service that is already running (client side only)")
 
 
 def app_settings_given(args: argparse.Namespace) -> list[str]:

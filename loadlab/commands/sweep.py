@@ -8,7 +8,9 @@ from dataclasses import fields
 from pathlib import Path
 
 from loadlab.commands.arguments import duration, names, number, whole, wholes
+from loadlab.commands.own_options import add_app_options, add_load_options
 from loadlab.commands.run import add_worker_options
+from loadlab.errors import LoadlabError
 from loadlab.stack import pinning
 
 
@@ -16,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="each configuration's capacity under the SLO, a model, a recommendation")
     add_options(p)
     add_worker_options(p)
+    add_app_options(p)
+    add_load_options(p, url=False)
     p.set_defaults(handler=main)
 
 
@@ -79,14 +83,32 @@ def config_from(args: argparse.Namespace):
     from loadlab.results.folder import new_run_id
     from loadlab.sweep.settings import QUICK, SweepConfig, read_toml, with_overrides
 
-    config = SweepConfig(**read_toml(args.file)) if args.file else SweepConfig()
+    own = own_from(args)  # the app imported and checked before anything starts
+    from_file = read_toml(args.file) if args.file else {}
+    config = SweepConfig(**from_file)
     if args.quick:
         config = with_overrides(config, QUICK)
     config = with_overrides(config, {f.name: getattr(args, f.name, None) for f in fields(SweepConfig)})
+    if own is not None:
+        config.own = own
+        if args.servers is None and "servers" not in from_file:  # a WSGI app: Gunicorn's default, sync workers
+            config.servers = [s for s in config.servers if s in config.own_servers()] or [config.own_servers()[0]]
     if not config.sweep_id:
         config.sweep_id = f"sweep-{new_run_id()}"
     config.validate()
     return config
+
+
+def own_from(args: argparse.Namespace):
+    """The user's app and load (`--app` and its options, `--locustfile` or `--requests`), checked as
+    `loadlab run` checks them; None for the lab's targets."""
+    from loadlab.config.own import own_load
+
+    if args.app and args.db_pool:
+        raise LoadlabError("--db-pool sizes the lab's targets' pool: your app sets its own")
+    # loadlab run's checks, on the sweep's names of the options they refuse beside --app
+    as_run = argparse.Namespace(**{**vars(args), "target": args.targets, "scenario": args.scenarios, "suite": None})
+    return own_load(as_run, None)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -109,6 +131,13 @@ def main(args: argparse.Namespace) -> int:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     out.print(f"loadlab sweep {config.sweep_id}: {len(config.configurations())} configurations in {sweep.folder}")
+    if config.own:
+        own = config.own
+        p99, errors = config.limits(own.scenario.name)
+        app = f"{own.app.ref} ({own.app.kind.upper()})" if own.app else own.target
+        load = own.locustfile or own.requests
+        limit = f"p99 {p99:g} ms" + (f", error ratio {errors:g}" if errors is not None else "")
+        out.print(f"  your app {app}, health {own.health}, load {load}; SLO {limit}", soft_wrap=True)
     try:
         summary = sweep.run(lambda line: out.print(line), summary)
     except KeyboardInterrupt:

@@ -40,8 +40,9 @@ class AppUnderTest:
         return app_env(self.ref, self.app_dir, self.factory, self.env_file)
 
 
-def app_under_test(args: argparse.Namespace, server: str) -> AppUnderTest:
-    """--app and its settings, the app imported once in a child interpreter to check it is one."""
+def app_under_test(args: argparse.Namespace, server: str | None) -> AppUnderTest:
+    """--app and its settings, the app imported once in a child interpreter to check it is one (and
+    that `server` serves its kind; None: a sweep, which keeps the server kinds of its kind)."""
     health = _health(args.health)
     env_file = os.path.abspath(args.env_file) if args.env_file else None
     if env_file and not os.path.isfile(env_file):
@@ -52,7 +53,8 @@ def app_under_test(args: argparse.Namespace, server: str) -> AppUnderTest:
     if app_name(args.app) in SCENARIOS or app_name(args.app) in ("sync", "async", URL_TARGET):
         raise LoadlabError(f"--app {args.app}: its name {app_name(args.app)!r} is one the lab uses for its own")
     probed = probe(args.app, app_dir, args.factory, env_file)
-    check_server(args.app, probed.kind, server)
+    if server is not None:
+        check_server(args.app, probed.kind, server)
     return AppUnderTest(args.app, app_dir, args.factory, env_file, health, probed.kind, probed.routes)
 
 
@@ -93,7 +95,7 @@ class OwnLoad:
         return load_env(self.locustfile, self.requests, self.routes)
 
 
-def own_load(args: argparse.Namespace, server: str) -> OwnLoad | None:
+def own_load(args: argparse.Namespace, server: str | None) -> OwnLoad | None:
     """The user's service and load from `loadlab run`'s options; None when it measures the lab's targets."""
     app, url = getattr(args, "app", None), getattr(args, "url", None)
     locustfile, requests = getattr(args, "locustfile", None), getattr(args, "requests_file", None)

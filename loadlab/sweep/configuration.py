@@ -107,6 +107,7 @@ class ConfigSearch:
             master_bind=self.config.master_bind,
             run_id=run_id,
             results_root=str(self.layout.steps_dir),
+            own=self.config.own,  # a user's app and load, or None: the lab's targets
         )
 
     @staticmethod

@@ -16,6 +16,7 @@ new run folder, `<config>.2`). A step costs its warm-up and duration, its target
 drain; a configuration adds one stack start (Prometheus finds its first target within about 5 s).
 """
 
+import json
 import math
 import os
 import time
@@ -47,11 +48,12 @@ class Sweep:
         self.layout = SweepFolder(self.folder)
         self.settings = config.search()
         self.step_times: list[float] = []  # wall seconds per measured step, for the ETA
-        self.max_connections = postgres_max_connections()
+        self.max_connections = None if config.own else postgres_max_connections()  # a user's app: no model
 
     def open(self) -> SweepSummary:
         """A new sweep folder, or the stored sweep to resume (same matrix and search settings)."""
         asked = {k: v for k, v in asdict(self.config).items() if k not in ("sweep_id", "results_root")}
+        asked = json.loads(json.dumps(asked))  # as sweep.json stores it (a user's app's tuples as lists)
         if self.layout.summary_file.exists():
             summary = SweepSummary.read(self.folder)
             if summary.settings != asked:

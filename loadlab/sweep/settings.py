@@ -7,6 +7,8 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+from loadlab.config.own import OwnLoad
+from loadlab.contract.app import ASGI
 from loadlab.contract.scenarios import SCENARIOS, TARGETS
 from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
@@ -44,6 +46,7 @@ class SweepConfig:
     results_root: str = "results"
     locust_workers: int = 0  # Locust workers started apart (loadlab run --expect-workers)
     master_bind: str | None = None  # loadlab run --master-bind
+    own: OwnLoad | None = None  # a user's app and load (`--app`): its name is the target, its load the scenario
 
     def search(self) -> SearchSettings:
         return SearchSettings(
@@ -52,19 +55,36 @@ class SweepConfig:
 
     def configurations(self) -> list[Configuration]:
         """The matrix, without combinations that cannot run (plain uvicorn has one worker; a
-        scenario served by one target only)."""
+        scenario served by one target only; a user's app under a server of another kind, and its
+        threads anywhere but under gunicorn-gthread, where they are the worker's threads)."""
         found = []
         for server, workers, threads, pool, target, scenario in product(
-            self.servers, self.workers, self.threads, self.db_pool, self.targets, self.scenarios
+            self.servers, self.workers, self.threads, self.db_pool, *self.subjects()
         ):
             if server == "uvicorn" and workers != 1:
                 continue
-            if target not in SCENARIOS[scenario].targets:
+            if self.own is None and target not in SCENARIOS[scenario].targets:
                 continue
+            if self.own is not None:
+                if server not in self.own_servers():
+                    continue
+                threads = threads if server == "gunicorn-gthread" else 1
             found.append(Configuration(target, scenario, server, workers, threads, pool))
+        found = list(dict.fromkeys(found))  # a user's app under one-thread servers: each once
         if not found:
             raise LoadlabError("the sweep's matrix is empty: no server, worker count and target combine")
         return found
+
+    def subjects(self) -> tuple[list[str], list[str]]:
+        """(targets, scenarios): the lab's, or a user's app's name and the name of its load."""
+        if self.own is None:
+            return self.targets, self.scenarios
+        return [self.own.target], [self.own.scenario.name]
+
+    def own_servers(self) -> tuple[str, ...]:
+        """The server kinds that serve the user's app: ASGI ones or Gunicorn's WSGI workers."""
+        assert self.own is not None and self.own.app is not None
+        return servers.ASGI_SERVERS if self.own.app.kind == ASGI else servers.WSGI_SERVERS
 
     def limits(self, scenario: str) -> tuple[float | None, float | None]:
         """(p99 limit ms, error ratio limit) for `scenario`: the overrides, else the SLO file's."""
@@ -74,15 +94,23 @@ class SweepConfig:
         return p99, errors
 
     def validate(self) -> None:
-        unknown = [s for s in self.scenarios if s not in SCENARIOS]
+        targets, scenarios = self.subjects()
+        unknown = [s for s in scenarios if s not in SCENARIOS and self.own is None]
         if unknown:
             raise LoadlabError(f"unknown scenario {unknown[0]!r}; valid: {', '.join(SCENARIOS)}")
         bad = [s for s in self.servers if s not in servers.SERVERS]
         if bad:
             raise LoadlabError(f"unknown server {bad[0]!r}; valid: {', '.join(servers.SERVERS)}")
-        bad = [t for t in self.targets if t not in TARGETS]
+        bad = [t for t in targets if t not in TARGETS and self.own is None]
         if bad:
             raise LoadlabError(f"unknown target {bad[0]!r}; valid: {', '.join(TARGETS)}")
+        if self.own is not None and self.own.app is None:
+            raise LoadlabError("a sweep serves your app itself: give --app (--url is for loadlab run)")
+        if self.own is not None and not set(self.servers) & set(self.own_servers()):
+            app = self.own.app
+            assert app is not None
+            kind = f"{'an' if app.kind == ASGI else 'a'} {app.kind.upper()} app"
+            raise LoadlabError(f"{app.ref} is {kind}: sweep it with --server {','.join(self.own_servers())}")
         for name in ("workers", "threads", "db_pool"):
             values = getattr(self, name)
             if not values or any(not isinstance(v, int) or v < 1 for v in values):
@@ -92,11 +120,10 @@ class SweepConfig:
         if self.pin not in pinning.CHOICES:
             raise LoadlabError(f"pin must be one of {', '.join(pinning.CHOICES)}, got {self.pin!r}")
         self.search()  # its own checks
-        for scenario in self.scenarios:
+        for scenario in scenarios:
             if self.limits(scenario)[0] is None:
-                raise LoadlabError(
-                    f"no p99 limit for {scenario!r} in {self.slo_file}: give one with --p99-ms or in the SLO file"
-                )
+                name, where = (repr(scenario), "in the SLO file") if not self.own else ("your app", "under [default]")
+                raise LoadlabError(f"no p99 limit for {name} in {self.slo_file}: give one with --p99-ms or {where}")
 
 
 # `loadlab sweep --quick`: a first look in a few minutes (options given beside it still win)
@@ -121,7 +148,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise LoadlabError(f"cannot read sweep file {path}: {exc}") from None
-    known = set(SweepConfig.__dataclass_fields__)
+    known = set(SweepConfig.__dataclass_fields__) - {"own"}  # a user's app: --app and its options
     for key in data:
         if key not in known:
             raise LoadlabError(f"{path}: unknown key {key!r}; known: {', '.join(sorted(known))}")

@@ -11,6 +11,7 @@ anywhere in [held, broke] with equal chance has a standard deviation of (broke â
 import math
 
 from loadlab import model
+from loadlab.contract.scenarios import TARGETS
 from loadlab.errors import LoadlabError
 from loadlab.judge.capacity import trust_unknown
 from loadlab.results.sweep import (
@@ -28,6 +29,8 @@ def model_beside(result: ConfigResult, cores: int, max_connections: int | None) 
     """The queueing model's ceiling for a configuration, with its CPU per request as measured at capacity
     and PostgreSQL's max_connections as its server said (None: unknown, and the explanation says so)."""
     c = result.config
+    if own_app(result):
+        return None  # the model knows how the lab's scenarios spend their time, not a user's requests
     ceiling = model.ceiling(
         scenario=c.scenario,
         target=c.target,
@@ -43,6 +46,11 @@ def model_beside(result: ConfigResult, cores: int, max_connections: int | None) 
     check = model.versus_model(result.capacity_measured_rps, ceiling)
     hidden = check.hidden_limit and not capped(result)  # a search cut at its max rate found no limit at all
     return ModelBeside(ceiling.rps, ceiling.binding, ceiling.explanation, check.ratio, hidden)
+
+
+def own_app(result: ConfigResult) -> bool:
+    """A configuration of a user's app (`loadlab sweep --app`): its target is not one of the lab's."""
+    return result.config.target not in TARGETS
 
 
 def capped(result: ConfigResult) -> bool:
@@ -123,6 +131,8 @@ def bound_by(result: ConfigResult) -> str:
         return "nothing yet: the SLO held at every rate tried (raise --max-rate)"
     if result.generator_saturated:
         return "the load generator (its CPU saturated)"
+    if result.model is None and own_app(result):
+        return "the SLO (no queueing model for your own app: it models the lab's scenarios only)"
     if result.model is None:
         return "the SLO (no model for this scenario)"
     if result.model.hidden_limit:
