@@ -5,7 +5,7 @@
 
 import os
 
-from prometheus_client import multiprocess
+from targets.request_metrics import fold_dead_workers
 
 # A handler that blocks its event loop (the anti-patterns) must not get its worker killed
 # mid-run as "timed out": measure the stall instead.
@@ -18,5 +18,8 @@ control_socket_disable = True
 
 
 def child_exit(server, worker):
-    """Drop the live gauges of a worker that exited; its counters and histograms stay summed."""
-    multiprocess.mark_process_dead(worker.pid, os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    """A worker exited: drop its live gauges and fold its counters and histograms into the archive
+    (loadlab.contract.multiproc), before Gunicorn forks its replacement, which may get its pid."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        fold_dead_workers(path)

@@ -2,7 +2,8 @@
 
 Design: every worker writes its samples to memory-mapped files in `PROMETHEUS_MULTIPROC_DIR` (set
 and wiped by `loadlab serve`); a scrape of `/metrics` on any worker merges the files of all
-workers, live and dead. Writes land in the page cache at once, so a worker killed with SIGKILL
+workers, live and dead (a dead worker's counters and histograms folded into one archive:
+loadlab.contract.multiproc). Writes land in the page cache at once, so a worker killed with SIGKILL
 loses no counts.
 
 The two metrics updated on every request, the request counter and the latency histogram, live in
@@ -49,7 +50,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
-    multiprocess,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.requests import Request
@@ -57,7 +57,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loadlab.contract import metrics as m
-from loadlab.contract.multiproc import live_pids
+from loadlab.contract.multiproc import ArchivedCollector, live_pids
 from loadlab.contract.routes import METRICS
 from loadlab.contract.settings import Settings
 from targets.request_metrics import RequestMetrics, RequestMetricsCollector
@@ -189,7 +189,7 @@ def merged_registry(path: str, target: str, server: str) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(_WorkerProcessCollector(path, target, server))
     registry.register(RequestMetricsCollector(path))
-    multiprocess.MultiProcessCollector(registry, path)
+    registry.register(ArchivedCollector(path))  # after the request metrics' collector, which folds dead workers
     return registry
 
 

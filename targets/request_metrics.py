@@ -23,9 +23,13 @@ Why the merged numbers are right:
 - A series' key line is written (`os.write`, straight into the page cache) before its slots are
   first touched, and stores into a shared mapping are in the page cache at once. A worker killed
   with SIGKILL therefore leaves every count it made, each with its key, and nothing else.
-- Files of dead workers are kept and summed, so their counts stay, as in multiprocess mode; a new
-  worker that gets a dead one's pid carries on in its files. `loadlab serve` wipes the directory
-  at start, so nothing of an earlier server is summed in.
+- A dead worker's files are folded into the archive (`requests.json`: every series' summed slots)
+  together with its prometheus_client files, at the next scrape or by Gunicorn's `child_exit` hook,
+  under a lock, so a scrape reads the live workers' files and the archive only
+  (loadlab.contract.multiproc has the protocol, safe against a fold killed midway). A worker opens
+  its files under that lock (shared), so a new worker that gets a dead one's pid either carries on
+  in its files, not yet folded, or starts new ones after the fold. `loadlab serve` wipes the
+  directory at start, so nothing of an earlier server is summed in.
 - A forked child must not write into its parent's file: the file is opened at the first series of
   each process, and `os.register_at_fork` makes a child forget the parent's file and slots.
 - Cardinality is bounded (route templates x methods x statuses); a full file fails loudly at the
@@ -33,18 +37,20 @@ Why the merged numbers are right:
 """
 
 import bisect
-import glob
 import json
 import math
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
 from loadlab.contract import metrics as m
+from loadlab.contract import multiproc
 
+ARCHIVE_FILE = "requests.json"  # in the archive: [[name, label values, summed slots], ...]
 SLOTS = 1 << 16  # ~1700 histogram series with their counters
 SIZE = SLOTS * 8  # bytes: 512 KiB of address space per worker, sparse on disk
 BOUNDS = (*m.LATENCY_BUCKETS, math.inf)
@@ -84,7 +90,11 @@ class _WorkerFile:
         return first
 
     def _open(self) -> None:
-        data_path, keys_path = _paths(os.environ["PROMETHEUS_MULTIPROC_DIR"], os.getpid())
+        path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        with multiproc.locked(path, exclusive=False):  # not in the middle of a fold of this pid's old files
+            self._open_files(*_paths(path, os.getpid()))
+
+    def _open_files(self, data_path: str, keys_path: str) -> None:
         fd = os.open(data_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             if os.fstat(fd).st_size < SIZE:
@@ -137,12 +147,14 @@ class RequestMetrics:
 
 
 class RequestMetricsCollector:
-    """At scrape time: the two request metrics summed over the files of every worker, live and dead."""
+    """At scrape time: dead workers folded into the archive, then the two request metrics summed over
+    the live workers' files and the archive."""
 
     def __init__(self, path: str) -> None:
         self.path = path
 
     def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        fold_dead_workers(self.path)
         totals = read_totals(self.path)
         requests = CounterMetricFamily(m.strip_total(m.HTTP_REQUESTS), "HTTP requests served.", labels=COUNTER_LABELS)
         duration = HistogramMetricFamily(
@@ -163,27 +175,53 @@ class RequestMetricsCollector:
         yield duration
 
 
+def fold_dead_workers(path: str) -> int:
+    """Fold every dead worker's files, these and prometheus_client's, into the archive; how many."""
+    return multiproc.fold(path, (multiproc.fold_db, fold_requests))
+
+
 def read_totals(path: str) -> dict[Key, list[float]]:
-    """{series: its slot values summed over every worker's files in `path`}."""
-    totals: dict[Key, list[float]] = {}
-    for keys_path in glob.glob(os.path.join(path, "requests_*.keys")):
-        entries = _read_keys(keys_path)
-        if not entries:
-            continue
-        with (
-            open(keys_path.removesuffix(".keys") + ".slots", "rb") as f,
-            mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped,
-        ):
-            slots = memoryview(mapped).cast("d")  # float64 loads, each whole (see the docstring)
-            try:
-                for first, key in entries:
-                    values = slots[first : first + WIDTH[key[0]]].tolist()
-                    total = totals.setdefault(key, [0.0] * len(values))
-                    for i, value in enumerate(values):
-                        total[i] += value
-            finally:
-                slots.release()
+    """{series: its slot values summed over every worker's files in `path` and the archive}."""
+    with multiproc.reading(path) as snapshot:
+        totals = _read_archive(snapshot.archived(ARCHIVE_FILE))
+        for keys_path in snapshot.files("requests_*.keys"):
+            _add_worker(totals, str(keys_path))
     return totals
+
+
+def fold_requests(pending: Sequence[Path], archive: Path | None, new: Path) -> None:
+    """A multiproc.Folder: the archive's totals plus the staged workers' slots, into `new`."""
+    totals = _read_archive(archive / ARCHIVE_FILE if archive else None)
+    for keys_path in (f for folder in pending for f in folder.glob("requests_*.keys")):
+        _add_worker(totals, str(keys_path))
+    rows = [[name, labels, values] for (name, labels), values in sorted(totals.items())]
+    (new / ARCHIVE_FILE).write_text(json.dumps(rows))  # floats round-trip exactly
+
+
+def _read_archive(archive_file: Path | None) -> dict[Key, list[float]]:
+    if archive_file is None or not archive_file.exists():
+        return {}
+    return {(name, tuple(labels)): values for name, labels, values in json.loads(archive_file.read_text())}
+
+
+def _add_worker(totals: dict[Key, list[float]], keys_path: str) -> None:
+    """Add one worker's slots (its key file and the slot file beside it) to `totals`."""
+    entries = _read_keys(keys_path)
+    if not entries:
+        return
+    with (
+        open(keys_path.removesuffix(".keys") + ".slots", "rb") as f,
+        mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped,
+    ):
+        slots = memoryview(mapped).cast("d")  # float64 loads, each whole (see the docstring)
+        try:
+            for first, key in entries:
+                values = slots[first : first + WIDTH[key[0]]].tolist()
+                total = totals.setdefault(key, [0.0] * len(values))
+                for i, value in enumerate(values):
+                    total[i] += value
+        finally:
+            slots.release()
 
 
 def _paths(path: str, pid: int) -> tuple[str, str]:

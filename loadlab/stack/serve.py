@@ -31,11 +31,13 @@ def check_port(host: str, port: int, option: str = "--port") -> None:
 
 def wipe_metrics_dir(path: Path) -> None:
     """Stale files from an earlier server would be summed into this one's metrics: prometheus_client's
-    `*.db` and the request metrics' `*.slots` and `*.keys` (`targets.request_metrics`)."""
+    `*.db`, the request metrics' `*.slots` and `*.keys` (`targets.request_metrics`), and the archive
+    of dead workers' counts (`archive/`, loadlab.contract.multiproc)."""
     path.mkdir(parents=True, exist_ok=True)
     for pattern in ("*.db", "*.slots", "*.keys"):
         for f in glob.glob(str(path / pattern)):
             os.remove(f)
+    shutil.rmtree(path / "archive", ignore_errors=True)
 
 
 def serve(
