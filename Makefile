@@ -28,6 +28,9 @@ format: setup
 loadtest: setup  ## the main job: the claims suite, ~3 min of load; pass options with ARGS="--duration 20"
 	$(LOADLAB) run --suite claims $(ARGS)
 
+soak: setup  ## a long constant load on both targets, a checkpoint a minute, a verdict by trend (30 min); ARGS="--duration 5m"
+	$(LOADLAB) soak $(ARGS)
+
 sweep: setup  ## worker-count tuning: each configuration's capacity under the SLO, a model, a recommendation; ARGS="--workers 1,2,4 --target async"
 	$(LOADLAB) sweep $(ARGS)
 

@@ -275,3 +275,16 @@ def worker_processes_seen(sel: str, window: str, by: tuple[str, ...] = ()) -> st
 def raw_samples(selector: str, window: str) -> str:
     """Every sample of `selector` (a whole vector selector) over the last `window`, each with its scrape time."""
     return f"{selector}[{window}]"
+
+
+# --- a soak's checkpoints (loadlab.soak) ---
+
+
+def scrape_duration(job: str, instance: str, window: str) -> str:
+    """Seconds Prometheus's scrapes of one process took, averaged over the window (its `scrape_duration_seconds`)."""
+    return f"avg_over_time(scrape_duration_seconds{{job={_quote(job)}, instance={_quote(instance)}}}[{window}])"
+
+
+def head_series(job: str) -> str:
+    """Series in Prometheus's head block, from its scrape of itself (`prometheus_tsdb_head_series`)."""
+    return f"max(prometheus_tsdb_head_series{{job={_quote(job)}}})"

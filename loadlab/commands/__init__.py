@@ -13,10 +13,11 @@ from loadlab.commands import (
     results,
     run,
     serve,
+    soak,
     sweep,
     tools,
     worker,
 )
 
 # the order of `loadlab --help`
-COMMANDS = (serve, run, sweep, report, compare, calibrate, history, results, export, tools, compose, worker)
+COMMANDS = (serve, run, soak, sweep, report, compare, calibrate, history, results, export, tools, compose, worker)

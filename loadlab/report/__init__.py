@@ -99,6 +99,12 @@ def build(
             run = RunFolder(folder).summary()
             title, subtitle = run_section.title(run), run_section.subtitle(run)
             sections = run_section.sections(folder, run, prometheus_data.read(folder, run), figures)
+            from loadlab.soak.record import SoakRecord
+
+            if SoakRecord.holds_soak(folder):  # a soak's run: its drift section right after the header
+                from loadlab.report import soak_section
+
+                sections.insert(1, soak_section.section(SoakRecord(folder), figures))
         if history is not None:
             from loadlab.report import history_section
 
