@@ -1,6 +1,7 @@
 """What every command's parser shares: one-line usage errors, and the types of its options."""
 
 import argparse
+import math
 
 from loadlab import durations
 from loadlab.errors import USAGE
@@ -22,9 +23,12 @@ def whole(text: str) -> int:
 
 def number(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):  # float() takes "nan" and "inf": no option means them
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+    return value
 
 
 def duration(text: str) -> float:

@@ -7,6 +7,7 @@ p99_ms = 1000             # any of p50_ms, p95_ms, p99_ms, max_ms, p99_scheduled
 rps_min = 50              # at least
 """
 
+import math
 import tomllib
 from pathlib import Path
 
@@ -27,25 +28,34 @@ def load(path: Path) -> Limits:
     """The limits of an SLO file, validated: one line naming the file and the key on any mistake."""
     try:
         data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: TOMLDecodeError, or bytes that are not UTF-8
         raise LoadlabError(f"cannot read SLO file {path}: {exc}") from None
     for key, value in data.items():
         if key not in TABLES or not isinstance(value, dict):
-            raise LoadlabError(f"{path}: unknown table [{key}]; an SLO file has [default] and [scenario.NAME]")
+            raise LoadlabError(f"{path}: unknown table [{_shown(key)}]; an SLO file has [default] and [scenario.NAME]")
     scenarios = data.get("scenario", {})
     for name, values in scenarios.items():
         if not isinstance(values, dict):
-            raise LoadlabError(f"{path}: [scenario.{name}] should be a table of limits, got {values!r}")
+            raise LoadlabError(f"{path}: [scenario.{_shown(name)}] should be a table of limits, got {values!r}")
         if name not in SCENARIOS:
-            raise LoadlabError(f"{path}: unknown scenario {name!r} in [scenario.{name}]; known: {', '.join(SCENARIOS)}")
+            raise LoadlabError(
+                f"{path}: unknown scenario {name!r} in [scenario.{_shown(name)}]; known: {', '.join(SCENARIOS)}"
+            )
     limits = {"default": data.get("default", {}), **scenarios}
     for scope, values in limits.items():
         for key, value in values.items():
-            if key not in AT_MOST + AT_LEAST or isinstance(value, bool) or not isinstance(value, int | float):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if key not in AT_MOST + AT_LEAST or not number or not 0 <= value < math.inf:  # nan fails too
                 raise LoadlabError(
-                    f"{path}: [{scope}] {key} = {value!r} is not a limit; known: {', '.join(AT_MOST + AT_LEAST)}"
+                    f"{path}: [{scope}] {_shown(key)} = {value!r} is not a limit (a number of 0 or more); "
+                    f"known: {', '.join(AT_MOST + AT_LEAST)}"
                 )
     return limits
+
+
+def _shown(name: str) -> str:
+    """A key as the file has it, or quoted when it holds a line break or another unprintable character."""
+    return name if name.isprintable() else repr(name)
 
 
 def applicable(limits: Limits, scenario: str) -> dict[str, float]:

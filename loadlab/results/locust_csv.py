@@ -53,6 +53,15 @@ def read_locust_row(prefix: Path, name: str) -> dict[str, Any]:
         rows = stats_rows(prefix)
     except OSError:
         raise LoadlabError(f"Locust wrote no stats ({path} missing); see its log", FAILED) from None
+    except (csv.Error, ValueError) as exc:  # ValueError: not text
+        raise LoadlabError(f"{path} is not Locust's stats ({exc})", FAILED) from None
+    try:
+        return _figures(rows, name)
+    except (KeyError, TypeError, ValueError) as exc:  # a column missing, a row cut short, a cell not a number
+        raise LoadlabError(f"{path} is not Locust's stats ({type(exc).__name__}: {exc})", FAILED) from None
+
+
+def _figures(rows: list[dict[str, str]], name: str) -> dict[str, Any]:
     row = next((r for r in rows if r["Name"] == name), None)
     if row is None:
         return {
@@ -152,7 +161,7 @@ def read_ramp_steps(prefix: Path) -> list[RampStep]:
     p95 is Locust's rolling p95 at the step's end."""
     try:
         rows = [r for r in read_history(prefix) if r.users is not None and r.users > 0]
-    except (OSError, csv.Error):
+    except (OSError, csv.Error, ValueError):  # ValueError: not text
         return []
     steps: list[dict[str, Any]] = []
     for row in rows:

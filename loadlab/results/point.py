@@ -124,8 +124,9 @@ class PointResult:
         return {**asdict(self), "untrustworthy": self.untrustworthy}  # derived, kept for readers of the JSON
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str) -> Self:
-        data = {k: v for k, v in data.items() if k != "untrustworthy"}
+    def from_dict(cls, data: Any, where: str) -> Self:
+        if isinstance(data, dict):  # anything else: _build says what it got, in one line
+            data = {k: v for k, v in data.items() if k != "untrustworthy"}
         return _build(cls, data, where)
 
 
@@ -193,6 +194,8 @@ def read_json(path: Path) -> Any:
         raise LoadlabError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise LoadlabError(f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise LoadlabError(f"{path} is not a results file (JSON nested too deeply)") from None
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
