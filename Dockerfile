@@ -11,9 +11,10 @@ FROM ${PROMETHEUS_IMAGE} AS prometheus
 FROM ${PYTHON_IMAGE}
 
 # Behind a TLS-inspecting proxy, pip needs its CA: put the *.crt files in docker/extra-ca/ (git
-# ignores them). With none there, this changes nothing.
+# ignores them). With none there, this changes nothing; a certificate that cannot be installed
+# stops the build (rather than pip failing later for a reason nobody sees).
 COPY docker/extra-ca/ /usr/local/share/ca-certificates/
-RUN update-ca-certificates >/dev/null 2>&1 || true
+RUN update-ca-certificates >/dev/null
 ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -26,18 +27,22 @@ COPY --from=prometheus /bin/prometheus /usr/local/bin/prometheus
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin loadlab \
  && python3 -m venv /opt/venv
 
-# Dependencies first: the project's runtime dependencies (not the dev tools), every transitive
-# version pinned by the lock file, then Apache Otava without its dependencies (why: requirements.lock).
+# Dependencies first, and only from requirements.hashes.txt: the project's runtime dependencies (not
+# the dev tools) and all they pull in, at requirements.lock's versions, each wheel checked against
+# its sha256 (--require-hashes; scripts/hash_lock.py regenerates the file from the lock). --no-deps:
+# the file is the whole tree, Apache Otava included without its own (why: requirements.lock).
 # This layer survives code changes.
-COPY pyproject.toml requirements.lock /tmp/
-RUN python3 -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
-      > /tmp/requirements.txt \
- && pip install --no-cache-dir -c /tmp/requirements.lock -r /tmp/requirements.txt \
- && pip install --no-cache-dir --no-deps -c /tmp/requirements.lock apache-otava
+COPY requirements.hashes.txt /tmp/
+RUN pip install --no-cache-dir --require-hashes --no-deps -r /tmp/requirements.hashes.txt
 
+# The project itself is not built by pip (a build would fetch setuptools, unhashed): its folder goes
+# on the venv's path, and `loadlab` is the console script pyproject.toml declares.
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir --no-deps -e . \
+RUN echo /app > "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/loadlab.pth" \
+ && printf '#!/opt/venv/bin/python\nimport sys\n\nfrom loadlab.cli import main\n\nsys.exit(main())\n' \
+      > /opt/venv/bin/loadlab \
+ && chmod 755 /opt/venv/bin/loadlab \
  && mkdir -p /app/results /sd \
  && chown loadlab /app/results \
  && chmod 1777 /sd

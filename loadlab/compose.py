@@ -21,6 +21,8 @@ NO_ENGINE = (
     "no Docker engine answers ({why}); install one (Debian: apt-get install docker.io, then start dockerd) "
     "or run natively: make loadtest"
 )
+# what .env must set, without defaults (docker-compose.yml refuses to start without them)
+SECRETS = ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "LOCUST_WEB_PASSWORD")
 # (variable, default, what listens there): the ports docker-compose.yml publishes on 127.0.0.1
 PORTS = (
     ("GRAFANA_PORT", 3000, "Grafana"),
@@ -74,7 +76,7 @@ def require_engine() -> None:
             USAGE,
         )
     settings = _settings()
-    for secret in ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
+    for secret in SECRETS:
         if not settings.get(secret):
             raise LoadlabError(f"{secret} is not set: cp .env.example .env and set it there", USAGE)
 
@@ -100,7 +102,8 @@ def up(workers: int, without_grafana: bool = False) -> None:
     if not without_grafana:
         print(f"  Grafana     http://127.0.0.1:{_port('GRAFANA_PORT', 3000)}  (admin / GRAFANA_ADMIN_PASSWORD)")
     print(f"  Prometheus  http://127.0.0.1:{_port('PROMETHEUS_PORT', 9090)}")
-    print(f"  Locust UI   http://127.0.0.1:{_port('LOCUST_PORT', 8089)}  ({workers} workers)")
+    locust = f"http://127.0.0.1:{_port('LOCUST_PORT', 8089)}"
+    print(f"  Locust UI   {locust}  (admin / LOCUST_WEB_PASSWORD; {workers} workers)")
     print(
         f"  targets     http://127.0.0.1:{_port('TARGET_SYNC_PORT', 8001)} (sync), "
         f"http://127.0.0.1:{_port('TARGET_ASYNC_PORT', 8002)} (async)"
@@ -148,7 +151,8 @@ def loadtest(run_args: list[str], results_root: Path = Path("results")) -> int:
         target = results_root / run_id
         results_root.mkdir(parents=True, exist_ok=True)
         copied = subprocess.run(["docker", "cp", f"{container}:{CONTAINER_RESULTS}/{run_id}", str(target)], check=False)
-        subprocess.run(["docker", "rm", "--force", container], capture_output=True, check=False)
+        # --volumes: the results volume of that container (docker-compose.yml's runner) goes with it
+        subprocess.run(["docker", "rm", "--force", "--volumes", container], capture_output=True, check=False)
     finally:
         compose("start", "locust-master", check=False)
     if copied.returncode != 0:

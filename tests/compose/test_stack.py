@@ -50,8 +50,20 @@ class Stack:
             check=False,
         )
         self.timings[target] = time.monotonic() - started
-        assert result.returncode == 0, f"make {target}: {result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        assert result.returncode == 0, f"make {target}: {result.stdout[-3000:]}\n{result.stderr[-3000:]}\n{self.logs()}"
         return result
+
+    def logs(self) -> str:
+        """The last lines each container wrote, for a failure's message (a container that exited included)."""
+        out = subprocess.run(
+            ["docker", "compose", "logs", "--no-color", "--tail", "15"],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return f"container logs:\n{out.stdout[-4000:]}{out.stderr[-1000:]}"
 
     def services(self) -> list[dict]:
         out = subprocess.run(
@@ -84,6 +96,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "COMPOSE_PROJECT_NAME": "loadlab-test",
                 "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
                 "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+                "LOCUST_WEB_PASSWORD": secrets.token_urlsafe(16),
                 **{name: str(ports.free_port()) for name in PORT_VARIABLES},
             }
             stack = Stack(engine, env)
@@ -115,6 +128,45 @@ def test_make_up_starts_every_service_healthy(stack: Stack):
         for publisher in service.get("Publishers") or []:
             if publisher.get("PublishedPort"):
                 assert publisher["URL"] == "127.0.0.1", publisher
+
+
+def test_every_container_runs_without_capabilities_privileges_or_a_writable_root(stack: Stack):
+    containers = [s["ID"] for s in stack.services()]
+    assert len(containers) >= 8
+    for container in containers:
+        info = json.loads(stack.engine.docker("inspect", container).stdout)[0]
+        name, host = info["Name"], info["HostConfig"]
+        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"], name
+        assert "no-new-privileges:true" in host["SecurityOpt"], name
+        assert host["ReadonlyRootfs"] is True, name
+        assert host["Memory"] > 0 and host["NanoCpus"] > 0, name
+        # what the kernel says of the container's first process: no capability, no new privileges, not root
+        status = stack.engine.docker("exec", container, "cat", "/proc/1/status").stdout
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        assert int(fields["CapEff"], 16) == 0 and int(fields["CapBnd"], 16) == 0, (name, fields["CapBnd"])
+        assert fields["NoNewPrivs"].strip() == "1", name
+        assert fields["Uid"].split()[0] != "0", name
+        refused = stack.engine.docker("exec", container, "touch", "/written", check=False)
+        assert refused.returncode != 0 and "Read-only file system" in refused.stderr, (name, refused.stderr)
+
+
+def test_locust_web_ui_asks_for_a_login(stack: Stack):
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.env['LOCUST_PORT']}", timeout=10) as client:
+        refused = client.get("/stats/requests")
+        assert refused.status_code == 302 and "/login" in refused.headers["location"]
+        client.post("/login_submit", data={"username": "admin", "password": "not-it"})
+        assert client.get("/stats/requests").status_code == 302
+        client.post("/login_submit", data={"username": "admin", "password": stack.env["LOCUST_WEB_PASSWORD"]})
+        assert client.get("/stats/requests").status_code == 200
+
+
+def test_prometheus_admin_api_and_lifecycle_endpoints_are_off(stack: Stack):
+    snapshot = httpx.post(f"{stack.prometheus}/api/v1/admin/tsdb/snapshot", timeout=10)
+    assert snapshot.status_code >= 400 and "admin APIs disabled" in snapshot.text, snapshot.text
+    for endpoint in ("/-/quit", "/-/reload"):
+        refused = httpx.post(f"{stack.prometheus}{endpoint}", timeout=10)
+        assert refused.status_code == 403 and "Lifecycle API is not enabled" in refused.text, refused.text
+    assert httpx.get(f"{stack.prometheus}/-/ready", timeout=10).status_code == 200
 
 
 def test_prometheus_scrapes_every_target_of_the_stack(stack: Stack):

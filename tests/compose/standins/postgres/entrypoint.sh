@@ -9,7 +9,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   initdb -D "$PGDATA" -U "$user" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
   rm -f "$pwfile"
   echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start  # its log on stderr: why, if it fails
   db=${POSTGRES_DB:-$user}
   [ "$db" = postgres ] || createdb -U "$user" "$db"
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
