@@ -152,7 +152,7 @@ def findings_section(points: list[PointResult]) -> Section | None:
         rows.append([cell(f"{finding.id}: {finding.text}"), cell(finding.setup), cell(verdict, css=css)])
     intro = paragraph(
         "What loadlab measured beyond the article's claims; each verdict sets the measurement beside the "
-        "queueing model's prediction (loadlab/tuning/model.py)."
+        "queueing model's prediction (loadlab/model/)."
     )
     return Section("Measured findings", intro + table(("finding", "where it shows", "measured verdict"), rows))
 

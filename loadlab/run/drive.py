@@ -16,13 +16,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from loadlab import queries
 from loadlab.config.run_config import Point, RunConfig
-from loadlab.console.progress import RunProgress
 from loadlab.contract import metrics as m
 from loadlab.contract import routes
 from loadlab.errors import FAILED, LoadlabError
 from loadlab.results.folder import RunFolder
 from loadlab.run import apart
 from loadlab.run.processes import LINGER_S, Processes, Upcoming
+from loadlab.run.progress import RunProgress
 from loadlab.run.slots import Slot
 from loadlab.stack import procs, services
 from loadlab.stack.prometheus import LOCUST_JOB, Prometheus

@@ -29,7 +29,6 @@ from pathlib import Path
 
 from loadlab import durations
 from loadlab.config.run_config import RunConfig, plan
-from loadlab.console.progress import RunProgress
 from loadlab.contract.settings import DATABASE_URL_ENV, UPSTREAM_URL_ENV, Settings
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo
@@ -38,6 +37,7 @@ from loadlab.results.point import PhaseTiming, PointResult, RunSummary
 from loadlab.run.collect import Collector
 from loadlab.run.drive import Driver, check_health
 from loadlab.run.processes import EARLY_NICE, Pair, Processes, Upcoming
+from loadlab.run.progress import RunProgress
 from loadlab.run.slots import Slot, slots
 from loadlab.stack import database, pinning, ports, procs, servers, services
 from loadlab.stack.placement import MASTER_PORT, Placement
