@@ -263,7 +263,7 @@ def test_a_sweep_file_is_read_or_refused_in_one_line_naming_it(scratch):
     count = [0]
 
     @FUZZ
-    @given(toml_documents(SWEEP_BODIES).filter(utf8))  # not UTF-8: a known defect, see test_fuzz_regressions
+    @given(toml_documents(SWEEP_BODIES))
     def fuzz(content: bytes) -> None:
         count[0] += 1
         path.write_bytes(content)

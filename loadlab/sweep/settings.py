@@ -2,6 +2,8 @@
 TOML file with the same keys (`read_toml`), with `--quick`'s coarser settings (`QUICK`)."""
 
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field, replace
 from itertools import product
 from pathlib import Path
@@ -146,13 +148,39 @@ def read_toml(path: Path) -> dict[str, Any]:
     """A sweep file's keys, checked against SweepConfig's (one line naming a wrong key)."""
     try:
         data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise LoadlabError(f"cannot read sweep file {path}: {exc}") from None
     known = set(SweepConfig.__dataclass_fields__) - {"own"}  # a user's app: --app and its options
     for key in data:
         if key not in known:
             raise LoadlabError(f"{path}: unknown key {key!r}; known: {', '.join(sorted(known))}")
+    hints = typing.get_type_hints(SweepConfig)
+    for key, value in data.items():
+        if not _is(value, hints[key]):
+            raise LoadlabError(f"{path}: {key} must be {_kind(hints[key])}, got {value!r}")
     return data
+
+
+def _is(value: Any, kind: Any) -> bool:
+    """Whether a TOML value fits a SweepConfig field's type (a whole number is a number too)."""
+    if typing.get_origin(kind) is list:
+        (item,) = typing.get_args(kind)
+        return isinstance(value, list) and all(_is(v, item) for v in value)
+    if typing.get_origin(kind) in (types.UnionType, typing.Union):
+        return any(_is(value, k) for k in typing.get_args(kind) if k is not type(None))
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind) if isinstance(kind, type) else True
+
+
+def _kind(kind: Any) -> str:
+    if typing.get_origin(kind) is list:
+        return f"a list of {_kind(typing.get_args(kind)[0]).removeprefix('a ')}s"
+    if typing.get_origin(kind) in (types.UnionType, typing.Union):
+        return " or ".join(_kind(k) for k in typing.get_args(kind) if k is not type(None))
+    return {float: "a number", int: "a whole number", str: "text"}.get(kind, str(kind))
 
 
 def with_overrides(base: SweepConfig, values: dict[str, Any]) -> SweepConfig:

@@ -86,11 +86,24 @@ def test_a_locust_history_that_is_not_text_gives_no_ramp_steps_and_says_why(tmp_
     assert "not Locust's stats history" in locust_csv.read_per_second(tmp_path / "p", point()).problem
 
 
-@pytest.mark.xfail(
-    raises=UnicodeDecodeError, strict=True, reason="the sweep's reader (loadlab.sweep.settings.read_toml) catches "
-    "OSError and TOMLDecodeError only: a file that is not UTF-8 ends in a traceback (its owner fixes it)"
-)  # fmt: skip
 def test_a_sweep_file_that_is_not_utf8_is_refused_naming_it(tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_bytes(NOT_UTF8)
     refused(lambda: sweep_settings.read_toml(path), path)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ('start_rate = "fast"', "start_rate must be a number, got 'fast'"),
+        ('targets = "sync"', "targets must be a list of texts, got 'sync'"),
+        ("max_steps = 2.5", "max_steps must be a whole number, got 2.5"),
+        ("confirm = true", "confirm must be a whole number, got True"),
+        ('workers = [1, "x"]', "workers must be a list of whole numbers, got [1, 'x']"),
+    ],
+)
+def test_a_sweep_file_value_of_the_wrong_kind_is_refused_naming_the_key(tmp_path, body, said):
+    """Such values used to reach SweepConfig and end in a traceback when compared with numbers."""
+    path = tmp_path / "sweep.toml"
+    path.write_text(body + "\n")
+    assert said in refused(lambda: sweep_settings.read_toml(path), path)
