@@ -245,14 +245,6 @@ def test_an_slo_file_is_read_as_known_limits_or_refused_in_one_line_naming_it(sc
     run_counted(fuzz, count)
 
 
-def utf8(content: bytes) -> bool:
-    try:
-        content.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 SWEEP_BODIES = st.one_of(toml_table(SWEEP_KEYS), toml_table(SWEEP_KEYS).map(lambda b: "[sweep]\n" + b))
 
 
