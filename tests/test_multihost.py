@@ -83,12 +83,17 @@ def across_hosts(command: list[str], logs: Path) -> tuple[subprocess.CompletedPr
     try:
         run = in_ns(MASTER, command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = run.communicate(timeout=240)
-        statuses = [w.wait(timeout=60) for w in workers]  # they end by themselves once the run is over
+        for w in workers:  # they end by themselves once the run is over; their output is read to the end
+            w.communicate(timeout=60)
+        statuses = [w.returncode for w in workers]
     finally:
         for proc in [*workers, run]:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=30)
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
     return subprocess.CompletedProcess(command, run.returncode, out, err), statuses
 
 
