@@ -49,8 +49,10 @@ def test_the_run_report_draws_the_server_side_from_the_runs_prometheus(run_folde
     assert pngs == [
         "distribution-io-sleep.png",
         "latency-percentiles.png",
+        "over-time-p95.png",  # small multiples per scenario: throughput and p95 over time, one figure each
         "over-time.png",
         "p99-server-vs-client.png",
+        "percentile-spectrum.png",  # from the HdrHistograms
         "sync-vs-async.png",
     ]
     assert text.count("<svg ") == len(pngs)
@@ -71,7 +73,7 @@ def test_the_reopened_prometheus_is_stopped_after_the_report(run_folder, run_rep
 
 
 def test_the_run_report_renders_in_chromium(run_report):
-    assert_drawn(open_in_chromium(run_report), 5)
+    assert_drawn(open_in_chromium(run_report), 7)
 
 
 def test_the_sweep_report_renders_in_chromium(tmp_path):
