@@ -19,18 +19,24 @@ KINDS = set(drift.TOLERANCES)
 STABLE = ("fds", "threads", "error_ratio")  # flat in a healthy soak of any length
 
 
-def no_process_left(proc: subprocess.Popen) -> None:
-    mine = [p for p in psutil.Process().children(recursive=True) if p.pid != proc.pid]
+def no_process_left(proc: subprocess.Popen, before: set[int]) -> None:
+    """Nothing the soak started runs on (the session's own processes, e.g. its upstream, may)."""
+    mine = [p for p in psutil.Process().children(recursive=True) if p.pid != proc.pid and p.pid not in before]
     assert not [p.cmdline() for p in mine if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
 
 
 def test_three_minute_soak_of_both_targets_has_a_verdict_for_every_series(tmp_path):
     args = ["soak", "--duration", "2m50s", "--checkpoint", "20s", "--warmup", "10s", "--no-report"]
     args += ["--results", str(tmp_path), "--run-id", "soak"]
+    before = _children()
     proc = subprocess.Popen([*LOADLAB, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode in (0, 1), out  # 1: a series drifts, which the verdict names
-    no_process_left(proc)
+    no_process_left(proc, before)
     folder = tmp_path / "soak"
     record = SoakRecord(folder)
     checkpoints = record.checkpoints()
@@ -64,6 +70,7 @@ def test_three_minute_soak_of_both_targets_has_a_verdict_for_every_series(tmp_pa
 def test_ctrl_c_keeps_every_checkpoint_and_prints_the_verdict_so_far(tmp_path):
     args = ["soak", "--target", "async", "--scenario", "io-sleep", "--duration", "3m", "--checkpoint", "5s"]
     args += ["--warmup", "2s", "--results", str(tmp_path), "--run-id", "cut"]
+    before = _children()
     proc = subprocess.Popen([*LOADLAB, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     checkpoints = tmp_path / "cut" / "soak" / "checkpoints.jsonl"
     deadline = time.monotonic() + 180
@@ -73,7 +80,7 @@ def test_ctrl_c_keeps_every_checkpoint_and_prints_the_verdict_so_far(tmp_path):
     os.kill(proc.pid, signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
-    no_process_left(proc)
+    no_process_left(proc, before)
     record = SoakRecord(tmp_path / "cut")
     kept = record.checkpoints()
     assert len(kept) >= 5 and record.ending()["status"] == "interrupted"

@@ -11,7 +11,7 @@ import pytest
 from loadlab.contract import metrics as m
 from loadlab.contract import routes
 from loadlab.contract.scenarios import SCENARIOS
-from loadlab.stack.servers import SERVERS
+from loadlab.stack.servers import ASGI_SERVERS
 from tests.helpers import concurrently, scrape, series, serve, total
 
 pytestmark = pytest.mark.usefixtures("with_upstream")
@@ -32,7 +32,7 @@ CONTRACT = {  # metric -> labels every series must carry
 }
 
 
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", ASGI_SERVERS)  # the lab's targets are ASGI apps
 @pytest.mark.parametrize("target", ["sync", "async"])
 def test_every_server_serves_every_route_and_the_metric_contract(tmp_path, target, server):
     workers = 1 if server == "uvicorn" else 2
