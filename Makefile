@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/setup
 	touch $@
 
 test: setup  ## the whole suite: the unit layer, then real servers, PostgreSQL, Prometheus and Locust
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=30
 
 test-fast: setup  ## the unit layer alone: no process, no network, a few seconds
 	$(VENV)/bin/pytest tests/unit

@@ -163,8 +163,12 @@ def test_every_worker_serves_the_metrics_port_and_counts_survive_a_sigkilled_wor
 def test_loadlab_serve_metrics_port_and_a_second_server_refused_on_it(tmp_path):
     metrics_port = ports.free_port()
     with serve(tmp_path, "async", "uvicorn-workers", 2, "--metrics-port", str(metrics_port)) as srv:
-        concurrently(srv.url + routes.HELLO, 20)
         url = f"http://127.0.0.1:{metrics_port}"
+        deadline = time.monotonic() + 30  # serve() waits for the first worker; the second may boot later
+        while total(scrape(url), m.WORKERS) < 2:
+            assert time.monotonic() < deadline, "the metrics port never reported the second worker"
+            time.sleep(0.2)
+        concurrently(srv.url + routes.HELLO, 20)
         assert total(scrape(url), m.HTTP_REQUESTS, route=routes.HELLO) == 20
         assert total(scrape(url), m.WORKERS) == 2
         assert httpx.get(url + "/other", timeout=5).status_code == 404

@@ -18,7 +18,6 @@ from loadlab.stack import ports, procs
 from tests.helpers import LOADLAB, scrape, total, wait_http
 
 EXAMPLES = REPO / "examples"
-LOW = ["bash", "-c", 'echo 19 > /proc/$$/autogroup; exec nice -n 19 "$@"', "_"]
 SHORT = ["--users", "8", "--warmup", "2", "--duration", "4"]
 DATASETTE = "from datasette.app import Datasette\n\napp = Datasette(memory=True).app()\n"
 DATASETTE_REQUESTS = (
@@ -27,7 +26,7 @@ DATASETTE_REQUESTS = (
 
 
 def loadlab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*LOW, *LOADLAB, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*LOADLAB, *args], capture_output=True, text=True, timeout=timeout)
 
 
 def left_running(marker: str) -> list[str]:
@@ -65,7 +64,7 @@ def test_a_third_party_app_is_served_with_exact_counts_on_the_metrics_port(datas
     args = ["serve", "--app", "dsapp:app", "--app-dir", str(datasette_dir), "--server", server]
     args += ["--workers", str(workers), "--port", str(port), "--metrics-port", str(metrics_port)]
     log = datasette_dir / f"serve-{server}.log"
-    proc = procs.start([*LOW, *LOADLAB, *args], log=log)
+    proc = procs.start([*LOADLAB, *args], log=log)
     try:
         wait_http(f"http://127.0.0.1:{port}/-/versions.json", proc, log)
         before = scrape(f"http://127.0.0.1:{metrics_port}")
@@ -153,7 +152,7 @@ def test_open_model_runs_one_task_of_the_locustfile_per_arrival(tmp_path):
 def test_url_loads_a_service_the_test_started(tmp_path, datasette_dir):
     port = ports.free_port()
     log = tmp_path / "uvicorn.log"
-    cmd = [*LOW, sys.executable, "-m", "uvicorn", "dsapp:app", "--app-dir", str(datasette_dir)]
+    cmd = [sys.executable, "-m", "uvicorn", "dsapp:app", "--app-dir", str(datasette_dir)]
     proc = procs.start([*cmd, "--host", "127.0.0.1", "--port", str(port), "--no-access-log"], log=log)
     try:
         wait_http(f"http://127.0.0.1:{port}/", proc, log)
