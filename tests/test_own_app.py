@@ -14,6 +14,7 @@ import pytest
 
 from loadlab import REPO
 from loadlab.results.folder import RunFolder
+from loadlab.results.point import FROM_HDR
 from loadlab.stack import ports, procs
 from tests.helpers import LOADLAB, scrape, total, wait_http
 
@@ -46,6 +47,7 @@ def run_point(tmp_path: Path, run_id: str, *args: str) -> dict:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "will load" in result.stdout.splitlines()[0]
     (point,) = json.loads(RunFolder.open(tmp_path, run_id).summary_file.read_text())["points"]
+    assert point["percentiles_from"] == FROM_HDR  # your load's every request in HdrHistograms, as the lab's
     return point
 
 
