@@ -29,10 +29,10 @@ def write_generated(args: argparse.Namespace) -> int:
 
 
 def run_benchmarks(args: argparse.Namespace) -> int:
-    from loadlab import bench
+    from loadlab.bench.benchmarks import BENCHMARKS, run
 
-    unknown = sorted(set(args.names) - set(bench.BENCHMARKS))
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
-        raise LoadlabError(f"unknown benchmark {', '.join(unknown)}; valid: {', '.join(bench.BENCHMARKS)}")
-    bench.run(args.names or list(bench.BENCHMARKS), args.seconds, args.rounds)
+        raise LoadlabError(f"unknown benchmark {', '.join(unknown)}; valid: {', '.join(BENCHMARKS)}")
+    run(args.names or list(BENCHMARKS), args.seconds, args.rounds)
     return 0

@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from loadlab.bench import Comparison, Interval, median_interval, table, verdict
+from loadlab.bench.stats import Comparison, Interval, median_interval, table, verdict
 
 # 2026-11-29, instrumentation overhead: what the rounds said, and what the ratio of medians printed (1.020)
 ROUNDS = [1.02, 0.99, 0.93, 0.93, 0.95]
