@@ -9,4 +9,5 @@ or undetermined when the interval straddles it.
 - `stats`: the paired-ratio statistics (median_interval, verdict, Comparison, table).
 - `drivers`: what measures a side (wrk, the suite's Locust, a plain Locust) and `alternate`.
 - `benchmarks`: the benchmarks on the lab's targets, the registry `BENCHMARKS` and `run`.
+- `own_app`: the instrumentation's cost on a user's app served with `loadlab serve --app`.
 """

@@ -6,6 +6,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from loadlab.bench.drivers import alternate, baseline_rps, locust_rps, wrk
+from loadlab.bench.own_app import app_instrumentation
 from loadlab.bench.stats import Comparison, table
 from loadlab.contract import routes
 from loadlab.stack import ports, services
@@ -130,6 +131,7 @@ BENCHMARKS = {
     "generator": locust_vs_wrk,
     "generator-2p": lambda workdir, seconds, rounds: locust_vs_wrk(workdir, seconds, rounds, processes=2),
     "sleep": sleep_efficiency,
+    "app-instrumentation": app_instrumentation,
 }
 
 

@@ -1,0 +1,43 @@
+"""`loadlab bench` end to end, with real servers and wrk: a run of one round of one second says that a
+benchmark runs and reports its line and table row, nothing about speed (tests/unit/test_bench_statistics.py
+checks the figures it prints)."""
+
+import re
+import subprocess
+import time
+
+import psutil
+
+from loadlab import REPO
+from loadlab.bench.own_app import MODULE
+from tests.helpers import LOADLAB
+
+
+def started_since(t0: float) -> list[list[str]]:
+    """The processes of the benchmark's app started since `t0` that still run: its servers, either way served."""
+    left = []
+    for p in psutil.process_iter(["cmdline", "create_time", "status"]):
+        try:
+            if p.info["create_time"] < t0 or p.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            cmdline = p.info["cmdline"] or []
+            if any(MODULE in part for part in cmdline) or p.environ().get("LOADLAB_APP") == f"{MODULE}:app":
+                left.append(cmdline)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return left
+
+
+def test_app_instrumentation_serves_a_user_app_both_ways_and_prints_its_ratio():
+    t0 = time.time() - 1
+    args = ["bench", "app-instrumentation", "--seconds", "1", "--rounds", "1"]
+    done = subprocess.run([*LOADLAB, *args], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    line = next(line for line in lines if line.startswith("app instrumentation"))
+    print(line)
+    assert "loadlab serve --app / plain, median of 1 round ratios" in line and "(goal >= 0.98)" in line, line
+    assert re.search(r"rps per round \d+/\d+$", line), line
+    row = next(line for line in lines if line.startswith("app-instrumentation "))
+    assert re.match(r"app-instrumentation\s+>= 0\.98\s+\d+\.\d{3}\s", row), row
+    assert not started_since(t0)  # both servers stopped, their workers too
