@@ -1,9 +1,13 @@
-"""Workers on other machines, proven on this one: network namespaces created here stand for hosts.
-A bridge lives in a namespace of the test's own; one namespace holds the run (its Locust master,
-Prometheus and the targets, listening on 10.77.0.1), two hold a `loadlab worker` each. The namespaces
-have only the test's addresses and the route of their own subnet: no traffic leaves them. A run with
-the open model and a short sweep must complete with client = server on every point; afterwards every
-namespace is gone and the host's interfaces, addresses, routes and iptables are as before. Needs root.
+"""Workers and targets on other machines, proven on this one: network namespaces created here stand
+for hosts. A bridge lives in a namespace of the test's own; one namespace holds the run (its Locust
+master and Prometheus, on 10.77.0.1), one the targets (`loadlab serve` on 10.77.0.4, started by the
+test, with an upstream on that namespace's loopback and a private PostgreSQL on a Unix socket), two a
+`loadlab worker` each. The run is told `--target-host 10.77.0.4`. The namespaces have only the
+test's addresses and the route of their own subnet: no traffic leaves them. A run with the open model
+and a short sweep must complete with client = server on every point (the server's counts scraped on
+the targets' host); a run whose targets are not served yet stops with one line and status 2;
+afterwards every namespace is gone and the host's interfaces, addresses, routes and iptables are as
+before. Needs root.
 """
 
 import json
@@ -12,23 +16,40 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from loadlab import REPO
+from loadlab.contract.settings import DATABASE_URL_ENV, UPSTREAM_URL_ENV
+from loadlab.stack.placement import REMOTE_PORTS
 
 if os.geteuid() != 0 or shutil.which("ip") is None:
     pytest.skip("needs root and iproute2 to create network namespaces", allow_module_level=True)
 
 TAG = secrets.token_hex(2)
-BRIDGE, MASTER = f"llbr-{TAG}", f"llm-{TAG}"
+BRIDGE, MASTER, TARGETS = f"llbr-{TAG}", f"llm-{TAG}", f"llt-{TAG}"
 WORKERS = [f"llw1-{TAG}", f"llw2-{TAG}"]
-ADDRESSES = {MASTER: "10.77.0.1", WORKERS[0]: "10.77.0.2", WORKERS[1]: "10.77.0.3"}
+ADDRESSES = {MASTER: "10.77.0.1", WORKERS[0]: "10.77.0.2", WORKERS[1]: "10.77.0.3", TARGETS: "10.77.0.4"}
 LOADLAB = [sys.executable, "-m", "loadlab"]
-COMMON = ["--server", "uvicorn", "--workers", "1", "--target", "async", "--scenario", "io-sleep"]
-APART = ["--expect-workers", "2", "--master-bind", ADDRESSES[MASTER]]
+SERVER = ["--server", "uvicorn", "--workers", "1"]
+COMMON = [*SERVER, "--target", "async", "--scenario", "io-sleep"]
+APART = ["--expect-workers", "2", "--master-bind", ADDRESSES[MASTER], "--target-host", ADDRESSES[TARGETS]]
+UPSTREAM = "http://127.0.0.1:8010"  # the targets' namespace's own loopback
+WAIT_HEALTHY = """
+import httpx, time
+for _ in range(300):
+    try:
+        httpx.get("{url}").raise_for_status()
+        break
+    except httpx.HTTPError:
+        time.sleep(0.1)
+else:
+    raise SystemExit(1)
+"""
 
 
 def ip(*args: str) -> None:
@@ -50,7 +71,7 @@ def host_state() -> dict[str, str]:
 
 
 def build() -> None:
-    for ns in (BRIDGE, MASTER, *WORKERS):
+    for ns in (BRIDGE, MASTER, TARGETS, *WORKERS):
         ip("netns", "add", ns)
         ip("-n", ns, "link", "set", "lo", "up")
     ip("-n", BRIDGE, "link", "add", "br0", "type", "bridge")
@@ -64,13 +85,41 @@ def build() -> None:
 
 
 def tear_down() -> None:
-    for ns in (MASTER, *WORKERS, BRIDGE):  # deleting a namespace deletes its links and addresses
+    for ns in (MASTER, TARGETS, *WORKERS, BRIDGE):  # deleting a namespace deletes its links and addresses
         subprocess.run(["ip", "netns", "pids", ns], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "delete", ns], capture_output=True, check=False)
 
 
 def in_ns(ns: str, cmd: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(["ip", "netns", "exec", ns, *cmd], cwd=REPO, text=True, **kwargs)
+
+
+@contextmanager
+def targets_served(logs: Path):
+    """The async target, served by hand in its own namespace as docs/multi-host.md says, with what it
+    calls: an upstream on that namespace's loopback and a private PostgreSQL on a Unix socket (no port)."""
+    from loadlab.stack.postgres import PrivatePostgres
+
+    folder = Path(tempfile.mkdtemp(prefix="loadlab-postgres-"))  # under /tmp: the postgres user must reach it
+    procs: list[subprocess.Popen] = []
+    try:
+        with PrivatePostgres(folder, log=logs / "postgres.log") as db, open(logs / "targets.log", "w") as log:
+            env = {**os.environ, DATABASE_URL_ENV: db.url, UPSTREAM_URL_ENV: UPSTREAM}
+            upstream = [*LOADLAB, "serve-upstream", "--host", "127.0.0.1", "--port", UPSTREAM.rsplit(":", 1)[1]]
+            procs.append(in_ns(TARGETS, upstream, stdout=log, stderr=subprocess.STDOUT))
+            port, metrics_port = REMOTE_PORTS["async"]
+            serve = [*LOADLAB, "serve", "--target", "async", *SERVER, "--host", ADDRESSES[TARGETS]]
+            serve += ["--port", str(port), "--metrics-port", str(metrics_port)]
+            procs.append(in_ns(TARGETS, serve, stdout=log, stderr=subprocess.STDOUT, env=env))
+            wait = WAIT_HEALTHY.format(url=f"http://{ADDRESSES[TARGETS]}:{port}/healthz")
+            ready = in_ns(TARGETS, [sys.executable, "-c", wait]).wait(timeout=60)
+            assert ready == 0, (logs / "targets.log").read_text()
+            yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def across_hosts(command: list[str], logs: Path) -> tuple[subprocess.CompletedProcess, list[int]]:
@@ -99,7 +148,7 @@ def across_hosts(command: list[str], logs: Path) -> tuple[subprocess.CompletedPr
 
 def check_points(points: list[dict]) -> None:
     for p in points:
-        assert p["client_requests"] == p["server_requests"] and p["server_requests"], p
+        assert p["client_requests"] == p["server_requests"] and p["server_requests"], p  # scraped on 10.77.0.4
         assert (p["locust_workers"], p["locust_workers_min"]) == (2, 2), p
         assert sorted(h.split(" ")[-1] for h in p["locust_worker_hosts"]) == ["(10.77.0.2)", "(10.77.0.3)"], p
 
@@ -111,15 +160,23 @@ def test_a_run_and_a_sweep_with_workers_on_two_other_hosts(tmp_path):
         build()
         started = time.monotonic()
         run_cmd = [*LOADLAB, "run", *COMMON, *APART, "--model", "open", "--rate", "200", "--duration", "6s"]
-        run, statuses = across_hosts([*run_cmd, "--warmup", "2s", "--results", str(results), "--run-id", "m"], tmp_path)
-        assert run.returncode == 0, run.stderr[-3000:]
-        assert statuses == [0, 0]
-        point = json.loads((results / "m" / "summary.json").read_text())["points"][0]
-        check_points([point])
-        assert abs(point["rps"] - 200) <= 0.02 * 200, point  # the schedule held in total across the two hosts
-        sweep_cmd = [*LOADLAB, "sweep", *COMMON, *APART, "--start-rate", "100", "--max-steps", "2", "--confirm", "0"]
-        sweep_cmd += ["--duration", "3s", "--warmup", "2s", "--results", str(results), "--sweep-id", "s"]
-        sweep, statuses = across_hosts(sweep_cmd, tmp_path)
+        run_cmd += ["--warmup", "2s", "--results", str(results)]
+        # the targets not served yet: one line, status 2, nothing started
+        early = in_ns(MASTER, [*run_cmd, "--run-id", "early"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = early.communicate(timeout=60)
+        assert early.returncode == 2 and not out, (out, err)
+        assert err.count("\n") == 1 and "loadlab serve --target async --host 10.77.0.4" in err, err
+        assert not (results / "early").exists()
+        with targets_served(tmp_path):
+            run, statuses = across_hosts([*run_cmd, "--run-id", "m"], tmp_path)
+            assert run.returncode == 0, run.stderr[-3000:]
+            assert statuses == [0, 0]
+            point = json.loads((results / "m" / "summary.json").read_text())["points"][0]
+            check_points([point])
+            assert abs(point["rps"] - 200) <= 0.02 * 200, point  # the schedule held in total across the two hosts
+            sweep_cmd = [*LOADLAB, "sweep", *COMMON, *APART, "--start-rate", "100", "--max-steps", "2"]
+            sweep_cmd += ["--confirm", "0", "--duration", "3s", "--warmup", "2s", "--results", str(results)]
+            sweep, statuses = across_hosts([*sweep_cmd, "--sweep-id", "s"], tmp_path)
         assert sweep.returncode == 0, sweep.stderr[-3000:]
         assert statuses == [0, 0]
         steps = sorted((results / "s").rglob("summary.json"))

@@ -57,6 +57,13 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--repeat", type=whole, help="measure every point this many times, interleaved; prints medians and intervals"
     )
+    p.add_argument(
+        "--metrics-url",
+        dest="metrics_url",
+        metavar="URL",
+        help="with --url: scrape the service's metrics here (http://host:port, path /metrics), e.g. what "
+        "`loadlab serve --app ... --metrics-port` serves; without it, client side only",
+    )
     p.add_argument("--run-id", dest="run_id", help="name of the results folder (default: the time)")
     p.add_argument("--results", dest="results_root", help="where results go (default results/)")
 
@@ -77,6 +84,23 @@ def add_worker_options(p: argparse.ArgumentParser) -> None:
         metavar="ADDR",
         help="the address Locust's master, its exporter and the targets listen on, for workers on other machines",
     )
+    p.add_argument(
+        "--target-host",
+        dest="target_host",
+        metavar="ADDR",
+        type=_target_host,
+        help="the targets run on that machine, started there by hand (loadlab serve --target sync: ports "
+        "8000/9000, async: 8001/9001); the run starts none, loads them at ADDR and scrapes their metrics there",
+    )
+
+
+def _target_host(text: str) -> str:
+    from loadlab.stack.placement import target_host
+
+    try:
+        return target_host(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def config_from(args: argparse.Namespace):
@@ -91,6 +115,8 @@ def config_from(args: argparse.Namespace):
     suite = RunConfig(**SUITES[args.suite]) if args.suite else RunConfig(points=[])
     targets = TARGETS if args.target in (None, "both") else (args.target,)
     own = own_load(args, _given(args.server, suite.server))  # checked now: nothing has started yet
+    if own and args.target_host:
+        raise LoadlabError("--target-host places the lab's targets; your service elsewhere: --url (and --metrics-url)")
     if own:
         points = [(own.scenario.name, own.target)]
     elif args.scenario:
@@ -117,6 +143,8 @@ def config_from(args: argparse.Namespace):
         processes=_given(args.processes, suite.processes),
         locust_workers=_given(args.locust_workers, suite.locust_workers),
         master_bind=args.master_bind,
+        target_host=args.target_host,
+        metrics_url=metrics_url(args, own),
         step_users=_given(args.step_users, suite.step_users),
         step_seconds=_given(args.step_seconds, suite.step_seconds),
         pin=_given(args.pin, suite.pin),
@@ -127,6 +155,21 @@ def config_from(args: argparse.Namespace):
         repeat=_given(args.repeat, suite.repeat),
         own=own,
     )
+
+
+def metrics_url(args: argparse.Namespace, own) -> str | None:
+    """--metrics-url, as host:port's URL: only beside --url (the lab's targets and --app are scraped anyway)."""
+    from urllib.parse import urlsplit
+
+    url = args.metrics_url
+    if url is None:
+        return None
+    if own is None or own.url is None:
+        raise LoadlabError("--metrics-url goes with --url (a service loadlab did not start)")
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or not parts.port or parts.path not in ("", "/", "/metrics"):
+        raise LoadlabError(f"--metrics-url takes http://host:port (its path is /metrics), got {url!r}")
+    return f"http://{parts.hostname}:{parts.port}"
 
 
 def _given(option: T | None, otherwise: T) -> T:

@@ -30,6 +30,8 @@ class RunConfig:
     processes: int = 1
     locust_workers: int = 0  # Locust workers started apart, e.g. the compose stack's (0: none)
     master_bind: str | None = None  # where the master, exporter and targets listen for them (None: as placed)
+    target_host: str | None = None  # the targets run there, served by hand (`loadlab serve`); none start here
+    metrics_url: str | None = None  # with --url: where the service's metrics are scraped (None: none are)
     step_users: int = 10
     step_seconds: float = 5
     pin: str = "auto"  # generator and target on separate CPUs: auto, on, off (loadlab.stack.pinning)

@@ -14,7 +14,7 @@ from loadlab.results.folder import RunFolder
 from loadlab.results.locust_csv import AGGREGATED, read_locust_row, read_ramp_steps
 from loadlab.results.point import PointResult
 from loadlab.run import apart
-from loadlab.run.drive import STOP_POLL_S, Driven
+from loadlab.run.drive import STOP_POLL_S, Driven, scraped_after
 from loadlab.run.slots import Slot
 from loadlab.stack.prometheus import LOCUST_JOB, Prometheus
 
@@ -30,7 +30,9 @@ class Collector:
         while True:
             try:
                 at = self.final_locust_scrape(slot, driven.stopped_at)
-                if not slot.external:  # a service loadlab did not start (--url) has no server metrics
+                if slot.long_lived:  # its own series: other points' share its address
+                    at = max(at, scraped_after(self.prometheus, slot, driven.stopped_at))
+                elif not slot.external:  # a service loadlab did not start (--url) has no server metrics
                     at = max(at, self.prometheus.wait_for_scrape(slot.metrics_address, after=driven.stopped_at))
                 return self.result(slot, driven, at), interrupted
             except KeyboardInterrupt:
@@ -65,13 +67,21 @@ class Collector:
         measured = f"{max(1, round(at - (started + c.warmup_s)))}s"  # the measured part, after warm-up
         whole = f"{math.ceil(at - started) + 10}s"  # the whole point, for totals
         sel = queries.selector(run_id=slot.labels["run_id"], target=point.target, scenario=point.scenario.name)
+        # a service of the user's elsewhere (--url, --metrics-url) names itself in its `target` label
+        server = queries.selector(run_id=slot.labels["run_id"], scenario=point.scenario.name) if c.own else sel
         route = point.scenario.route
         q = self.prometheus.scalar
         # the target is new with the point, so its counters hold the whole point; its CPU per request
         # counts from its first scrape (after its start-up, and on a first point after load began) on
-        server_requests = q(queries.server_requests_total(sel, whole, route), at)
-        server_cpu_s = q(queries.server_cpu_seconds(sel, whole), at)
-        scraped_requests = q(queries.server_requests_scraped(sel, whole, route), at)
+        server_requests = q(queries.server_requests_total(server, whole, route), at)
+        server_cpu_s = q(queries.server_cpu_seconds(server, whole), at)
+        scraped_requests = q(queries.server_requests_scraped(server, whole, route), at)
+        if driven.baseline_at is not None:  # a long-lived target: what it counted from just before the load
+            before = q(queries.server_requests_total(server, "30s", route), driven.baseline_at) or 0.0
+            server_requests = None if server_requests is None else server_requests - before
+            since = f"{round(1000 * (at - driven.baseline_at))}ms"
+            server_cpu_s = q(queries.server_cpu_seconds(server, since), at)
+            scraped_requests = q(queries.server_requests_scraped(server, since, route), at)
         result = PointResult(
             point=point.id,
             scenario=point.scenario.name,
@@ -95,7 +105,7 @@ class Collector:
             server_cpu_ms_per_request=1000 * server_cpu_s / scraped_requests
             if scraped_requests and server_cpu_s
             else None,
-            loop_lag_p99_ms=_ms(q(queries.loop_lag_quantile(0.99, sel, measured), at)),
+            loop_lag_p99_ms=_ms(q(queries.loop_lag_quantile(0.99, server, measured), at)),
             partial=driven.partial,
             repeat=point.repeat,
         )

@@ -5,6 +5,7 @@ In a capacity search, a step that is clearly broken is stopped early (see `Drive
 """
 
 import logging
+import math
 import os
 import subprocess
 import time
@@ -25,7 +26,7 @@ from loadlab.run.processes import LINGER_S, Processes, Upcoming
 from loadlab.run.progress import RunProgress
 from loadlab.run.slots import Slot
 from loadlab.stack import procs, services
-from loadlab.stack.prometheus import LOCUST_JOB, Prometheus
+from loadlab.stack.prometheus import LOCUST_JOB, TARGETS_JOB, Prometheus
 
 STOP_POLL_S = 0.1
 TICK_S = 0.5
@@ -50,6 +51,7 @@ class Driven:
     load_s: float
     partial: bool
     cut: str
+    baseline_at: float | None = None  # a long-lived target's last scrape before the load (Slot.long_lived)
 
 
 class Driver:
@@ -84,6 +86,8 @@ class Driver:
             raise LoadlabError(
                 f"Locust exited with status {locust.returncode} before its start; see {log_file}", FAILED
             )
+        # a target not started for this point (--target-host): its counts before the load, scraped now
+        baseline_at = scraped_after(self.prometheus, slot, time.time()) if slot.long_lived else None
         self.processes.open_gate(slot)  # the target answers its health check: load from now on
         if c.locust_workers:
             self.wait_for_workers(locust, slot)  # the master starts the test once they have all connected
@@ -131,7 +135,7 @@ class Driver:
             code = procs.stop(locust, timeout=LINGER_S + 10)
         if not partial and not cut and code not in (0, 1):  # 1: some requests failed, which the result reports
             raise LoadlabError(f"Locust exited with status {code}; see {log_file}", FAILED)
-        return Driven(started, stopped_at, load_s, partial, cut)
+        return Driven(started, stopped_at, load_s, partial, cut, baseline_at)
 
     def clearly_broken(self, slot: Slot) -> str:
         """Why a search's step need not run to its end, or "": over the last seconds the target served
@@ -180,6 +184,23 @@ class Driver:
         if time.monotonic() < planned_end:
             return False
         return locust_test_running(f"http://{slot.locust_address}") is False
+
+
+def scraped_after(prometheus: Prometheus, slot: Slot, after: float, timeout: float = 30.0) -> float:
+    """The time of the first successful scrape of the slot's own target series (its labels: several
+    points' series share one long-lived target's address) that started after `after` (Unix time)."""
+    own = queries.selector(run_id=slot.labels["run_id"])
+    selector = f'up{{{own},job="{TARGETS_JOB}",instance="{slot.metrics_address}"}}'
+    deadline = time.monotonic() + timeout
+    while True:
+        window = f"{max(5, math.ceil(time.time() - after) + 5)}s"
+        samples = prometheus.samples(selector, window)
+        scraped = [t for series in samples for t, up in series.points if up == 1 and t > after]
+        if scraped:
+            return min(scraped)
+        if time.monotonic() > deadline:
+            raise LoadlabError(f"no successful scrape of {slot.metrics_address} within {timeout:g}s", FAILED)
+        time.sleep(STOP_POLL_S)
 
 
 def target_died(point: Point, target: services.Service) -> LoadlabError:

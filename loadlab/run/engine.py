@@ -40,7 +40,7 @@ from loadlab.run.processes import EARLY_NICE, Pair, Processes, Upcoming
 from loadlab.run.progress import RunProgress
 from loadlab.run.slots import Slot, slots
 from loadlab.stack import database, pinning, ports, procs, servers, services
-from loadlab.stack.placement import MASTER_PORT, Placement
+from loadlab.stack.placement import MASTER_PORT, Placement, reach, reach_targets
 from loadlab.stack.prometheus import Prometheus, find_binary
 from loadlab.stack.servers import ServerSpec
 from loadlab.stack.user_app import wait_healthy
@@ -62,7 +62,7 @@ class Run:
         folder.write_summary(self.summary)
         self.env: dict[str, str] = {}
         self.interrupted = False  # Ctrl-C came while a finished point was being summarized
-        self.placement = Placement.from_env(config.master_bind)
+        self.placement = Placement.from_env(config.master_bind, config.target_host)
         self.processes = Processes(config, folder, self.env, self.placement)
         self.next_rate: NextRate | None = None  # a capacity search: each point's rate from the results so far
         self.early_starts = procs.can_raise_priority()
@@ -77,7 +77,8 @@ class Run:
         self.stack.callback(self.placement.unpublish)
         with pinning.side(c.cpus, pinning.GENERATOR):  # Prometheus measures: on the generator's side
             self.stack.enter_context(self.prometheus)
-        if c.own is None:  # a user's app calls neither the lab's upstream nor its PostgreSQL
+        # a user's app calls neither the lab's upstream nor its PostgreSQL; targets elsewhere call theirs
+        if c.own is None and c.target_host is None:
             self.start_lab_services()
         self.driver = Driver(c, self.folder, self.prometheus, self.progress, self.processes)
         self.collector = Collector(c, self.folder, self.prometheus, self.limits)
@@ -231,6 +232,10 @@ def run(config: RunConfig, next_rate: NextRate | None = None, steps: int = 0) ->
     spec = ServerSpec("sync", config.server, config.workers, wrapped=config.own is not None)
     servers.check(spec, config.threads, config.db_pool)
     find_binary()
+    if config.target_host:  # the targets served by hand there, or one line saying how to start them
+        reach_targets(config.target_host, [point.target for point in points])
+    if config.metrics_url:
+        reach(f"{config.metrics_url}/metrics", "--metrics-url", "is the service's metrics port open to this machine?")
     config = replace(config, cpus=pinning.resolve(config.pin))  # config.json records the split
     held_before = ports.held()  # every port this run takes (its own and its processes') is handed back at its end
     if config.locust_workers:  # the one port the workers started apart know: this run's, or refused now

@@ -74,8 +74,8 @@ class Processes:
     def launch_target(self, slot: Slot, nice: int = 0) -> services.Service:
         c = self.config
         log_file = self.folder.log(f"{slot.point.id}-target")
-        if c.own and c.own.url:  # running already: loaded, never started or stopped here
-            return External(c.own.url, log_file)
+        if slot.running_elsewhere:  # --url, --target-host: loaded, never started or stopped here
+            return External(c.own.url if c.own and c.own.url else slot.spec.url, log_file)
         env = {**self.env, **(c.own.app.env() if c.own and c.own.app else {})}
         with pinning.side(c.cpus, pinning.TARGET):
             target = services.launch_target(slot.spec, log_file, c.threads, c.db_pool, env=env, nice=nice)
@@ -84,8 +84,9 @@ class Processes:
 
     def ready(self, slot: Slot, target: services.Service) -> Future:
         """The target once it serves, waited for in the background."""
-        if slot.external:
-            return self.background.submit(target.wait_ready, self.config.own.health)
+        if slot.running_elsewhere:  # a user's service answers at its health path, a lab target at /metrics
+            own = self.config.own
+            return self.background.submit(target.wait_ready, own.health if own else "/metrics")
         return self.background.submit(target.wait_ready, **services.target_ready(slot.spec))
 
     def start_locust(self, slot: Slot, nice: int = 0) -> subprocess.Popen:
@@ -98,7 +99,7 @@ class Processes:
         cmd = command(
             load,
             # the address Locust's workers reach the target at: in the compose stack they run elsewhere
-            c.own.url if c.own and c.own.url else f"http://{self.placement.advertise}:{slot.target_port}",
+            c.own.url if c.own and c.own.url else self.target_url(slot),
             None if c.own else point.scenario.name,
             c.load_s,
             warmup_s=c.warmup_s,
@@ -116,6 +117,12 @@ class Processes:
             locust = procs.start(cmd, env=env, log=self.folder.log(f"{point.id}-locust"), cwd=REPO, nice=nice)
         self._locusts.append(locust)
         return locust
+
+    def target_url(self, slot: Slot) -> str:
+        """Where Locust (and its workers) reach the lab's target: on its own machine (--target-host), or here."""
+        if slot.running_elsewhere:
+            return slot.spec.url
+        return f"http://{self.placement.advertise}:{slot.target_port}"
 
     @staticmethod
     def master_port(load: LoadSpec) -> int | None:

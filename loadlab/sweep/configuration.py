@@ -105,6 +105,7 @@ class ConfigSearch:
             pin=self.config.pin,
             locust_workers=self.config.locust_workers,
             master_bind=self.config.master_bind,
+            target_host=self.config.target_host,
             run_id=run_id,
             results_root=str(self.layout.steps_dir),
             own=self.config.own,  # a user's app and load, or None: the lab's targets

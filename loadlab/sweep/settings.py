@@ -16,7 +16,7 @@ from loadlab.contract.settings import DEFAULT_DB_POOL, DEFAULT_THREADS
 from loadlab.errors import LoadlabError
 from loadlab.judge import slo
 from loadlab.results.sweep import Configuration
-from loadlab.stack import pinning, servers
+from loadlab.stack import pinning, placement, servers
 from loadlab.tuning.search import SearchSettings
 
 DEFAULT_WORKERS = (1, 2, 3, 4, 6, 8)
@@ -48,6 +48,7 @@ class SweepConfig:
     results_root: str = "results"
     locust_workers: int = 0  # Locust workers started apart (loadlab run --expect-workers)
     master_bind: str | None = None  # loadlab run --master-bind
+    target_host: str | None = None  # loadlab run --target-host: one configuration, as served there by hand
     own: OwnLoad | None = None  # a user's app and load (`--app`): its name is the target, its load the scenario
 
     def search(self) -> SearchSettings:
@@ -106,6 +107,18 @@ class SweepConfig:
         bad = [t for t in targets if t not in TARGETS and self.own is None]
         if bad:
             raise LoadlabError(f"unknown target {bad[0]!r}; valid: {', '.join(TARGETS)}")
+        if self.target_host is not None:
+            try:  # as --target-host checks it; a sweep file's value too
+                placement.target_host(self.target_host)
+            except ValueError as exc:
+                raise LoadlabError(f"target_host: {exc}") from None
+            if self.own is not None:
+                raise LoadlabError("--target-host places the lab's targets: a sweep of your app serves it here")
+            many = [name for name in ("servers", "workers", "threads", "db_pool") if len(getattr(self, name)) != 1]
+            if many:
+                raise LoadlabError(
+                    f"with --target-host the targets run as served there: give one value of {', '.join(many)}"
+                )
         if self.own is not None and self.own.app is None:
             raise LoadlabError("a sweep serves your app itself: give --app (--url is for loadlab run)")
         if self.own is not None and not set(self.servers) & set(self.own_servers()):
