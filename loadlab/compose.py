@@ -3,17 +3,23 @@ from the host (the Makefile's `up`, `down`, `loadtest-compose` and `open-run` ca
 
 The stack's own health checks say when it is up (`docker compose up --wait`). A run inside it is
 `loadlab run` in the `runner` container, as the master of the stack's Locust workers; its results
-folder is copied to results/<run_id>/ on the host, exactly as a native run leaves it.
+folder is copied to results/<run_id>/ on the host, exactly as a native run leaves it. What Docker saw
+happen meanwhile to the stack's other containers (killed, restarted, paused...) is written into each
+point it hit (`faults`), which makes that point untrustworthy.
 """
 
+import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from loadlab import REPO
 from loadlab.errors import USAGE, LoadlabError
+from loadlab.judge import trust
 from loadlab.results.folder import RunFolder, new_run_id
+from loadlab.results.point import RunSummary
 from loadlab.stack import ports
 
 CONTAINER_RESULTS = "/app/results"
@@ -31,6 +37,13 @@ PORTS = (
     ("TARGET_SYNC_PORT", 8001, "the sync target"),
     ("TARGET_ASYNC_PORT", 8002, "the async target"),
 )
+
+# Docker's events of a container that mark a point as hit by a fault, and the services whose events do
+# not: the runner is the run itself, and Locust's containers come and go with every point by design (a
+# worker lost mid-point is judged by its own rule, loadlab.judge.trust)
+FAULT_ACTIONS = ("kill", "die", "stop", "start", "restart", "pause", "unpause", "oom")
+NOT_FAULTS = ("runner", "locust-master", "locust-worker")
+DOWN_ACTIONS = ("kill", "die", "stop", "pause", "oom")  # a service's last event one of these: not serving
 
 
 def _settings() -> dict[str, str]:
@@ -130,35 +143,107 @@ def loadtest(run_args: list[str], results_root: Path = Path("results")) -> int:
     print(f"loadlab: run {run_id} inside the stack, {workers} Locust workers", flush=True)
     compose("stop", "locust-master")  # the workers' master, for this run, is the runner
     try:
-        run = subprocess.run(
-            [
-                "docker",
-                "compose",
-                "run",
-                "--name",
-                container,
-                "--use-aliases",
-                "runner",
-                "loadlab",
-                "run",
-                "--locust-workers",
-                str(workers),
-                *run_args,
-            ],
-            cwd=REPO,
-            check=False,
-        )
-        target = results_root / run_id
-        results_root.mkdir(parents=True, exist_ok=True)
-        copied = subprocess.run(["docker", "cp", f"{container}:{CONTAINER_RESULTS}/{run_id}", str(target)], check=False)
-        # --volumes: the results volume of that container (docker-compose.yml's runner) goes with it
-        subprocess.run(["docker", "rm", "--force", "--volumes", container], capture_output=True, check=False)
+        with StackEvents() as seen:  # what happens to the stack's containers meanwhile
+            run = subprocess.run(
+                [
+                    "docker",
+                    "compose",
+                    "run",
+                    "--name",
+                    container,
+                    "--use-aliases",
+                    "runner",
+                    "loadlab",
+                    "run",
+                    "--locust-workers",
+                    str(workers),
+                    *run_args,
+                ],
+                cwd=REPO,
+                check=False,
+            )
+            target = results_root / run_id
+            results_root.mkdir(parents=True, exist_ok=True)
+            copied = subprocess.run(
+                ["docker", "cp", f"{container}:{CONTAINER_RESULTS}/{run_id}", str(target)], check=False
+            )
+            # --volumes: the results volume of that container (docker-compose.yml's runner) goes with it
+            subprocess.run(["docker", "rm", "--force", "--volumes", container], capture_output=True, check=False)
     finally:
         compose("start", "locust-master", check=False)
     if copied.returncode != 0:
         raise LoadlabError(f"the run's results could not be copied from its container (run status {run.returncode})")
     print(f"results copied to {target}  (loadlab show {target})")
+    for line in mark_faults(RunFolder(target), seen.events):
+        print(line)
     return run.returncode
+
+
+class StackEvents:
+    """`with StackEvents() as seen:` Docker's events of the stack's containers while inside, then
+    `seen.events`: (Unix time, service, action), but for the services of NOT_FAULTS. A live
+    subscription: the engine keeps too few past events (its health checks' among them) to ask afterwards."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, str, str]] = []
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "StackEvents":
+        self.file = tempfile.TemporaryFile("w+")
+        config = compose("config", "--format", "json", check=False, capture=True)
+        if config.returncode == 0:  # else nothing is recorded, and no point is marked
+            label = f"label=com.docker.compose.project={json.loads(config.stdout)['name']}"
+            only = [arg for action in FAULT_ACTIONS for arg in ("--filter", f"event={action}")]
+            command = ["docker", "events", "--format", "{{json .}}", "--filter", label, *only]
+            self.proc = subprocess.Popen(command, stdout=self.file, stderr=subprocess.DEVNULL)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.file.seek(0)
+        for line in self.file.read().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:  # a line cut short when the subscription was stopped
+                continue
+            service = event.get("Actor", {}).get("Attributes", {}).get("com.docker.compose.service", "")
+            if event.get("Type") == "container" and event.get("Action") in FAULT_ACTIONS and service not in NOT_FAULTS:
+                self.events.append((event["timeNano"] / 1e9, service, event["Action"]))
+        self.file.close()
+
+
+def mark_faults(folder: RunFolder, events: list[tuple[float, str, str]]) -> list[str]:
+    """Each point of the run in `folder` gets the `faults` that hit it: the events while it ran, and a
+    service already down or paused when it began; its trust is judged again. Returns one line per point hit."""
+    if not events or not folder.summary_file.exists():
+        return []
+    summary = RunSummary.read(folder.summary_file)
+    lines = []
+    for point in summary.points:
+        faults = []
+        for service in dict.fromkeys(s for _, s, _ in events):
+            mine = [(t, a) for t, s, a in events if s == service]
+            before = [a for t, a in mine if t < point.started_at]
+            during = [(t, a) for t, a in mine if point.started_at <= t <= point.ended_at]
+            if before and before[-1] in DOWN_ACTIONS:
+                faults.append(f"{service}: {before[-1]} before the point began")
+            if during:
+                first, last = during[0][0] - point.started_at, during[-1][0] - point.started_at
+                actions = ", ".join(dict.fromkeys(a for _, a in during))
+                faults.append(f"{service}: {actions} (+{first:.1f} to +{last:.1f} s)")
+        if faults:
+            point.faults = faults
+            point.untrustworthy_reasons = trust.reasons(point)
+            lines.append(f"{point.point}: faults in the stack while it ran (untrustworthy): {'; '.join(faults)}")
+    if lines:
+        folder.write_summary(summary)
+    return lines
 
 
 def open_run(run: str, results_root: Path = Path("results")) -> None:

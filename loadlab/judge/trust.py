@@ -7,7 +7,9 @@ A point is untrustworthy when:
   so the offered load was lower than asked;
 - the client and the server disagree on how many requests there were, beyond COUNT_TOLERANCE:
   requests were lost on the way (connection errors) or counted twice;
-- Locust workers started apart went away while it was measured.
+- Locust workers started apart went away while it was measured;
+- in the container stack, one of its containers was killed, stopped, restarted or paused while the
+  point ran (`faults`, from Docker's events: loadlab.compose).
 
 A rule that lacks its measurement (Prometheus has no generator CPU, no count on one side, ...)
 cannot clear the point either: its trust is then unknown, with what is missing (`unknown`), never
@@ -35,6 +37,8 @@ def reasons(result: PointResult) -> list[str]:
     fewest = result.locust_workers_min
     if result.locust_workers and fewest is not None and fewest < result.locust_workers:
         found.append(f"Locust workers: {fewest:.0f} of {result.locust_workers} stayed connected (the rest went away)")
+    if result.faults:
+        found.append("faults in the stack while it ran: " + "; ".join(result.faults))
     client, server = result.client_requests, result.server_requests
     if client is not None and server is not None and abs(client - server) > max(2.0, COUNT_TOLERANCE * server):
         found.append(f"client counted {client:.0f} requests, server {server:.0f}")

@@ -101,6 +101,9 @@ class PointResult:
     locust_workers: int | None = None  # Locust workers started apart: how many it was run with
     locust_workers_min: float | None = None  # the fewest that were connected while it was measured
     locust_worker_hosts: list[str] = field(default_factory=list)  # those that took part: "host (address)"
+    # in the container stack (loadlab compose loadtest): what Docker saw happen to its other containers
+    # while the point ran, e.g. "postgres: kill, die, stop, start, restart (+3.1 to +4.6 s)"
+    faults: list[str] = field(default_factory=list)
     late: float | None = None  # open model: requests sent late
     p99_scheduled_ms: float | None = None  # open model: latency from the schedule
     steps: list[RampStep] = field(default_factory=list)
