@@ -68,7 +68,8 @@ class Collector:
         whole = f"{math.ceil(at - started) + 10}s"  # the whole point, for totals
         sel = queries.selector(run_id=slot.labels["run_id"], target=point.target, scenario=point.scenario.name)
         # a service of the user's elsewhere (--url, --metrics-url) names itself in its `target` label
-        server = queries.selector(run_id=slot.labels["run_id"], scenario=point.scenario.name) if c.own else sel
+        by_name = c.own and c.own.url
+        server = queries.selector(run_id=slot.labels["run_id"], scenario=point.scenario.name) if by_name else sel
         route = point.scenario.route
         q = self.prometheus.scalar
         # the target is new with the point, so its counters hold the whole point; its CPU per request
