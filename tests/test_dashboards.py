@@ -53,7 +53,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         yield f"http://127.0.0.1:{port}", summary
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
-        assert proc.wait(30) == 0, log.read_text()
+        assert proc.wait(60) == 0, log.read_text()  # its Prometheus gets 15 s after SIGTERM, then SIGKILL
         assert not procs.group_alive(proc.pid)
 
 
