@@ -312,3 +312,28 @@ def test_bad_input_is_one_line_and_leaves_nothing_running(tmp_path, bad_apps, mo
     one_line(loadlab("serve", "--app", "notapp:app", "--app-dir", d, "--port", str(ports.free_port())), 2, "an int")
     one_line(loadlab("serve", "--app", "quiet:app", "--app-dir", d, "--server", "gunicorn-sync"), 2, "ASGI app")
     assert left_running(d) == []
+
+
+def test_url_with_metrics_url_counts_the_servers_side_too(tmp_path, datasette_dir):
+    """A service elsewhere that exports loadlab's metrics (here `loadlab serve --app`, started by the
+    test on 127.0.0.1): with --metrics-url the run scrapes it, and the server's count equals Locust's."""
+    port, metrics_port = ports.free_port(), ports.free_port()
+    args = ["serve", "--app", "dsapp:app", "--app-dir", str(datasette_dir), "--server", "uvicorn"]
+    log = tmp_path / "serve.log"
+    proc = procs.start([*LOADLAB, *args, "--port", str(port), "--metrics-port", str(metrics_port)], log=log)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/versions.json", proc, log)
+        result = loadlab(
+            "run", "--url", f"http://127.0.0.1:{port}", "--metrics-url", f"http://127.0.0.1:{metrics_port}",
+            "--requests", str(datasette_dir / "requests.toml"), "--model", "open", "--rate", "40", *SHORT,
+            "--results", str(tmp_path), "--run-id", "url-metrics",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        first = result.stdout.splitlines()[0]
+        assert f"its metrics scraped at http://127.0.0.1:{metrics_port}" in first, first
+        (point,) = json.loads(RunFolder.open(tmp_path, "url-metrics").summary_file.read_text())["points"]
+        assert point["failures"] == 0 and 120 <= point["requests"] <= 200
+        assert point["server_requests"] == point["client_requests"], point
+        assert proc.poll() is None
+    finally:
+        procs.stop(proc)

@@ -28,7 +28,11 @@ def add_load_options(p: argparse.ArgumentParser, url: bool = True) -> None:
     group.add_argument("--locustfile", metavar="FILE", help="your Locust User classes")
     group.add_argument("--requests", dest="requests_file", metavar="FILE", help="a TOML list of requests to send")
     if url:
-        group.add_argument("--url", metavar="URL", help="load a service that is already running (client side only)")
+        group.add_argument(
+            "--url",
+            metavar="URL",
+            help="load a service that is already running (client side only, unless --metrics-url)",
+        )
 
 
 def app_settings_given(args: argparse.Namespace) -> list[str]:
@@ -41,7 +45,8 @@ def what_will_be_loaded(config) -> str:
     """One line, printed before anything starts: which service, with what load, at what rate, how long."""
     own = config.own
     where = (
-        f"{own.url} (running already; client side only)"
+        f"{own.url} (running already; "
+        + (f"its metrics scraped at {config.metrics_url})" if config.metrics_url else "client side only)")
         if own.url
         else (f"{own.app.ref} ({own.app.kind.upper()}) on {config.server} x{config.workers}, served here")
     )
