@@ -2,6 +2,7 @@
 registry that names them, and `run`, which prints each one's line and then the table."""
 
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -35,74 +36,56 @@ def instrumentation_overhead(workdir: Path, seconds: float, rounds: int) -> Comp
     )
 
 
+def _against_hello(workdir: Path, name: str, a: Callable[[str], float], b: Callable[[str], float], rounds: int):
+    """a and b, each given the target's URL, measured alternately against one /hello target on
+    gunicorn-uvicorn x2 (warmed up by wrk first); (a's rounds, b's rounds)."""
+    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=ports.free_port())
+    service = services.start_target(spec, workdir / f"target-{name}.log")
+    try:
+        wrk(spec.url + routes.HELLO, 2)
+        return alternate(lambda: a(spec.url), lambda: b(spec.url), rounds)
+    finally:
+        service.stop()
+
+
 def suite_cost(workdir: Path, seconds: float, rounds: int, users: int = 64) -> Comparison:
     """What the suite adds to Locust (exporter, warm-up, drain, scenario users) against a plain
     FastHttpUser locustfile, at saturation on the same /hello target, alternating rounds."""
-    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=ports.free_port())
-    service = services.start_target(spec, workdir / "target-suite-cost.log")
-    try:
-        wrk(spec.url + routes.HELLO, 2)
-        suite, plain = alternate(
-            lambda: locust_rps(spec.url, "hello", users, seconds, workdir),
-            lambda: baseline_rps(spec.url, users, seconds, workdir),
-            rounds,
-        )
-    finally:
-        service.stop()
-    return Comparison(
-        f"suite's Locust additions (/hello, gunicorn-uvicorn x2, {users} users, 1 process)",
-        0.97,
-        "suite user",
-        "plain FastHttpUser",
-        suite,
-        plain,
+    suite, plain = _against_hello(
+        workdir,
+        "suite-cost",
+        lambda url: locust_rps(url, "hello", users, seconds, workdir),
+        lambda url: baseline_rps(url, users, seconds, workdir),
+        rounds,
     )
+    title = f"suite's Locust additions (/hello, gunicorn-uvicorn x2, {users} users, 1 process)"
+    return Comparison(title, 0.97, "suite user", "plain FastHttpUser", suite, plain)
 
 
 def hdr_cost(workdir: Path, seconds: float, rounds: int, users: int = 64) -> Comparison:
     """What recording every request's latency in HdrHistograms costs Locust, at saturation on /hello."""
-    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=ports.free_port())
-    service = services.start_target(spec, workdir / "target-hdr-cost.log")
-    try:
-        wrk(spec.url + routes.HELLO, 2)
-        recording, plain = alternate(
-            lambda: locust_rps(spec.url, "hello", users, seconds, workdir),
-            lambda: locust_rps(spec.url, "hello", users, seconds, workdir, latency_log=False),
-            rounds,
-        )
-    finally:
-        service.stop()
-    return Comparison(
-        f"HdrHistogram recording (/hello, gunicorn-uvicorn x2, {users} users, 1 process)",
-        0.97,
-        "recording",
-        "not recording",
-        recording,
-        plain,
+    recording, plain = _against_hello(
+        workdir,
+        "hdr-cost",
+        lambda url: locust_rps(url, "hello", users, seconds, workdir),
+        lambda url: locust_rps(url, "hello", users, seconds, workdir, latency_log=False),
+        rounds,
     )
+    title = f"HdrHistogram recording (/hello, gunicorn-uvicorn x2, {users} users, 1 process)"
+    return Comparison(title, 0.97, "recording", "not recording", recording, plain)
 
 
 def locust_vs_wrk(workdir: Path, seconds: float, rounds: int, processes: int = 1) -> Comparison:
     """The generator's own ceiling: Locust vs wrk against the same /hello target at saturation."""
-    spec = ServerSpec("async", "gunicorn-uvicorn", workers=2, port=ports.free_port())
-    service = services.start_target(spec, workdir / "target-hello.log")
-    try:
-        wrk(spec.url + routes.HELLO, 2)
-        locust, wrk_ = alternate(
-            lambda: locust_rps(spec.url, "hello", 64, seconds, workdir, processes=processes),
-            lambda: wrk(spec.url + routes.HELLO, seconds),
-            rounds,
-        )
-    finally:
-        service.stop()
-    return Comparison(
-        f"generator (/hello, gunicorn-uvicorn x2, 64 connections, {processes} Locust process(es))",
-        0.9,
-        "locust",
-        "wrk",
-        locust,
-        wrk_,
+    locust, wrk_ = _against_hello(
+        workdir,
+        "hello",
+        lambda url: locust_rps(url, "hello", 64, seconds, workdir, processes=processes),
+        lambda url: wrk(url + routes.HELLO, seconds),
+        rounds,
     )
+    title = f"generator (/hello, gunicorn-uvicorn x2, 64 connections, {processes} Locust process(es))"
+    return Comparison(title, 0.9, "locust", "wrk", locust, wrk_)
 
 
 def sleep_efficiency(workdir: Path, seconds: float, rounds: int, users: int = 100) -> Comparison:
