@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 
 from loadlab.results.folder import RunFolder
+from loadlab.results.point import RunSummary
 from loadlab.stack import procs
 from loadlab.stack.prometheus import Prometheus
 
@@ -24,6 +25,13 @@ def serve(folder: RunFolder, port: int | None) -> int:
     prometheus = Prometheus(folder.prometheus_dir, port=port, scrape=False)
 
     procs.sigterm_as_ctrl_c()
+    try:  # Ctrl-C is how this ends, whenever it comes: once Prometheus is ready, or while it starts
+        return _serve(summary, prometheus)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _serve(summary: RunSummary, prometheus: Prometheus) -> int:
     with prometheus:
         end = summary.ended_at or max((p.ended_at for p in summary.points), default=summary.started_at)
         start_ms, end_ms = int(summary.started_at * 1000) - 10_000, int(end * 1000) + 10_000
@@ -35,10 +43,7 @@ def serve(folder: RunFolder, port: int | None) -> int:
             f"/d/loadlab-overview?from={start_ms}&to={end_ms}&var-run_id={summary.run_id}"
         )
         print("  Ctrl-C stops it.", flush=True)
-        try:
-            while prometheus.running:
-                time.sleep(POLL_S)
-        except KeyboardInterrupt:
-            return 0
+        while prometheus.running:
+            time.sleep(POLL_S)
     print("loadlab: Prometheus exited on its own; see its log", flush=True)
     return 1
