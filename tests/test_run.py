@@ -252,8 +252,8 @@ def test_ctrl_c_mid_run_leaves_no_process_and_a_readable_partial_result(tmp_path
         time.sleep(max(0.0, gate.stat().st_mtime + 4 - time.time()))
         tree = [proc.pid, *(p.pid for p in _descendants(proc.pid))]
         os.kill(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=90)
-        assert proc.returncode == 130, err
+        out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 130, f"{err}\n--- stdout:\n{out[-3000:]}"
         assert "interrupted" in err and "Traceback" not in err
         _wait_for(
             lambda: not [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"],
