@@ -8,9 +8,16 @@ their bridges, published ports go through docker-proxy, and builds use the host'
 (BUILD_NETWORK=host) since containers have no NAT. The host's iptables rules, ip_forward and network
 interfaces are recorded before the engine starts and checked (restored if need be) after it stops,
 on every exit path: an exception, Ctrl-C, or SIGTERM (turned into an exception meanwhile).
+
+Its images and build cache live on between runs in CACHE (as a CI machine keeps Docker's cache),
+so a second run builds only what changed: most of the test's minutes were the same debootstrap and
+apt and pip layers, built again each time. Only one engine at a time uses it (a lock); another one
+meanwhile, or one that cannot write there, gets a throwaway data-root as before. Every container,
+network and volume is still removed at the end, and dangling images and old build cache pruned.
 """
 
 import contextlib
+import fcntl
 import importlib.util
 import os
 import re
@@ -23,6 +30,8 @@ from pathlib import Path
 
 PACKAGES = {"dockerd": "docker.io", "iptables": "iptables", "debootstrap": "debootstrap"}
 READY_TIMEOUT_S = 60
+CACHE = Path(os.environ.get("LOADLAB_DOCKER_CACHE", "/var/cache/loadlab/compose-test"))
+CACHE_KEEP = "4gb"  # build cache kept between runs, at most
 
 
 class EngineUnavailable(Exception):
@@ -81,6 +90,8 @@ class DockerEngine:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="lldocker-", dir="/tmp"))  # short: the socket path is limited
         self.socket = self.root / "docker.sock"
+        self.data = self.root / "data"  # the cache's, once its lock is ours (_take_cache)
+        self._cache_lock: int | None = None
         self.proc: subprocess.Popen | None = None
         self.before: dict[str, str] = {}
         self.env: dict[str, str] = {}
@@ -96,11 +107,27 @@ class DockerEngine:
             (config / "cli-plugins").mkdir(parents=True)
             (config / "cli-plugins" / "docker-compose").symlink_to(binary)
             self.env = {"DOCKER_HOST": f"unix://{self.socket}", "DOCKER_CONFIG": str(config)}
+            self._take_cache()
             self._start()
+            self._remove_everything()  # what a run cut short may have left in the cache
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def _take_cache(self) -> None:
+        """Use CACHE as the data-root if no other engine holds it and it can be written."""
+        try:
+            CACHE.mkdir(parents=True, exist_ok=True)
+            fd = os.open(CACHE / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return
+        self._cache_lock, self.data = fd, CACHE / "data"
 
     def _start(self) -> None:
         with (self.root / "dockerd.log").open("w") as log:  # dockerd keeps its own copy of the file
@@ -115,7 +142,7 @@ class DockerEngine:
         return subprocess.Popen(
             [
                 "dockerd",
-                f"--data-root={self.root / 'data'}",
+                f"--data-root={self.data}",
                 f"--exec-root={self.root / 'exec'}",
                 f"--pidfile={self.root / 'docker.pid'}",
                 f"--host=unix://{self.socket}",
@@ -144,6 +171,9 @@ class DockerEngine:
             with contextlib.suppress(OSError):
                 self._unmount_all()
             shutil.rmtree(self.root, ignore_errors=True)
+            if self._cache_lock is not None:
+                os.close(self._cache_lock)  # closing releases the flock
+                self._cache_lock = None
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
         self.changed = self.restore_host()
@@ -151,12 +181,9 @@ class DockerEngine:
     def _stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        # every container, network and volume in this daemon is ours: nothing else talks to it
-        ids = self.docker("ps", "-aq", check=False).stdout.split()
-        if ids:
-            self.docker("rm", "--force", "--volumes", *ids, check=False)
-        self.docker("network", "prune", "--force", check=False)
-        self.docker("volume", "prune", "--all", "--force", check=False)
+        self._remove_everything()
+        self.docker("image", "prune", "--force", check=False)  # the images a rebuild left untagged
+        self.docker("builder", "prune", "--force", "--keep-storage", CACHE_KEEP, check=False)
         self.proc.terminate()
         try:
             self.proc.wait(30)
@@ -168,9 +195,20 @@ class DockerEngine:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
+    def _remove_everything(self) -> None:
+        """Every container, network and volume in this daemon is ours: nothing else talks to it."""
+        ids = self.docker("ps", "-aq", check=False).stdout.split()
+        if ids:
+            self.docker("rm", "--force", "--volumes", *ids, check=False)
+        self.docker("network", "prune", "--force", check=False)
+        volumes = self.docker("volume", "ls", "--quiet", check=False).stdout.split()
+        if volumes:  # named ones too (`volume prune --all` needs an API this dockerd may not speak)
+            self.docker("volume", "rm", "--force", *volumes, check=False)
+
     def _unmount_all(self) -> None:
         mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-        for mount in sorted((m for m in mounts if m.startswith(str(self.root))), key=len, reverse=True):
+        ours = (str(self.root), str(self.data))
+        for mount in sorted((m for m in mounts if m.startswith(ours)), key=len, reverse=True):
             subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
 
     def restore_host(self) -> list[str]:
