@@ -119,7 +119,7 @@ class DockerEngine:
         """Use CACHE as the data-root if no other engine holds it and it can be written."""
         try:
             CACHE.mkdir(parents=True, exist_ok=True)
-            fd = os.open(CACHE / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(CACHE / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:
             return
         try:
