@@ -269,7 +269,9 @@ def test_ctrl_c_mid_run_leaves_no_process_and_a_readable_partial_result(tmp_path
     assert [e["point"] for e in s["points"]] == ["sync-io-sleep", "async-io-sleep"]
     cut = s["points"][1]
     assert cut["partial"] and not s["points"][0]["partial"]
-    assert cut["requests"] > 0 and cut["client_requests"] == cut["server_requests"]
+    # Ctrl-C lands while each of the 5 users may have a request in flight: Locust may count one that the
+    # server, stopping, never finished (seen once: 196 and 195); more than one per user would be a loss
+    assert cut["requests"] > 0 and 0 <= cut["client_requests"] - cut["server_requests"] <= 5, cut
     assert cut["timing"]["load_s"] < 20
 
 
