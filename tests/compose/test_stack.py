@@ -75,27 +75,18 @@ class Stack:
         assert result.returncode == 0, f"make {target}: {result.stdout[-3000:]}\n{result.stderr[-3000:]}\n{self.logs()}"
         return result
 
+    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`docker compose ARGS` against this stack, its output captured."""
+        cmd = ["docker", "compose", *args]
+        return subprocess.run(cmd, cwd=REPO, env=self.env, capture_output=True, text=True, check=check)
+
     def logs(self) -> str:
         """The last lines each container wrote, for a failure's message (a container that exited included)."""
-        out = subprocess.run(
-            ["docker", "compose", "logs", "--no-color", "--tail", "15"],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        out = self.compose("logs", "--no-color", "--tail", "15", check=False)
         return f"container logs:\n{out.stdout[-4000:]}{out.stderr[-1000:]}"
 
     def services(self) -> list[dict]:
-        out = subprocess.run(
-            ["docker", "compose", "ps", "--all", "--format", "json"],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        out = self.compose("ps", "--all", "--format", "json").stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def inspect(self, service: str) -> dict:
