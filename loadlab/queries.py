@@ -241,9 +241,10 @@ def above_scenario_limit(expr: str, limits: str, limit: str) -> str:
     return f"{expr} > on (scenario) group_left () {_v(limits, f'limit={_quote(limit)}')}"
 
 
-def scrape_up(job: str, instance: str) -> str:
-    """Prometheus's own health of each scrape of one process: 1 when it succeeded, 0 when it failed."""
-    return f"up{{job={_quote(job)}, instance={_quote(instance)}}}"
+def scrape_up(job: str, instance: str, sel: str = "") -> str:
+    """Prometheus's own health of each scrape of one process: 1 when it succeeded, 0 when it failed;
+    `sel` narrows it to some of its series (e.g. one run's, where runs share a long-lived target)."""
+    return f"up{{{sel + ', ' if sel else ''}job={_quote(job)}, instance={_quote(instance)}}}"
 
 
 def locust_running(job: str, instance: str) -> str:

@@ -189,8 +189,7 @@ class Driver:
 def scraped_after(prometheus: Prometheus, slot: Slot, after: float, timeout: float = 30.0) -> float:
     """The time of the first successful scrape of the slot's own target series (its labels: several
     points' series share one long-lived target's address) that started after `after` (Unix time)."""
-    own = queries.selector(run_id=slot.labels["run_id"])
-    selector = f'up{{{own},job="{TARGETS_JOB}",instance="{slot.metrics_address}"}}'
+    selector = queries.scrape_up(TARGETS_JOB, slot.metrics_address, queries.selector(run_id=slot.labels["run_id"]))
     deadline = time.monotonic() + timeout
     while True:
         window = f"{max(5, math.ceil(time.time() - after) + 5)}s"
