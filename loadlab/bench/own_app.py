@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadlab.bench.drivers import alternate, wrk
+from loadlab.bench.drivers import alternate, wrk, wrk_round
 from loadlab.bench.stats import Comparison
 from loadlab.stack import ports, procs, services
 from loadlab.stack.servers import ServerSpec, server_command
@@ -59,8 +59,8 @@ def plain_command(app_dir: Path, port: int) -> list[str]:
     return [*cmd, "--pythonpath", str(app_dir)]
 
 
-def serve_instrumented(stack: ExitStack, app: UserApp, app_dir: Path, log: Path) -> str:
-    """`loadlab serve --app`, ready once both workers report on the metrics port; its app URL."""
+def serve_instrumented(stack: ExitStack, app: UserApp, app_dir: Path, log: Path) -> tuple[str, int]:
+    """`loadlab serve --app`, ready once both workers report on the metrics port; its app URL and pid."""
     spec = ServerSpec(MODULE, SERVER, WORKERS, port=ports.free_port(), metrics_port=ports.free_port(), wrapped=True)
     args = ["serve", "--app", f"{MODULE}:app", "--app-dir", str(app_dir), "--health", app.route]
     args += ["--server", SERVER, "--workers", str(WORKERS), "--port", str(spec.port)]
@@ -68,34 +68,41 @@ def serve_instrumented(stack: ExitStack, app: UserApp, app_dir: Path, log: Path)
     service = services.launch(f"{MODULE} (loadlab serve --app)", args, spec.url, log)
     stack.callback(service.stop)
     service.wait_ready(**services.target_ready(spec))
-    return spec.url + app.route
+    return spec.url + app.route, service.proc.pid
 
 
-def serve_plain(stack: ExitStack, app: UserApp, app_dir: Path, log: Path) -> str:
-    """The app on its own under the same server; ready once it answers (the warm-up reaches every worker)."""
+def serve_plain(stack: ExitStack, app: UserApp, app_dir: Path, log: Path) -> tuple[str, int]:
+    """The app on its own under the same server; ready once it answers (the warm-up reaches every
+    worker); its URL and pid."""
     port = ports.free_port()
     url = f"http://127.0.0.1:{port}"
     proc = procs.start(plain_command(app_dir, port), env=dict(os.environ), log=log)
     service = services.Service(f"{MODULE} (plain)", proc, url, log)
     stack.callback(service.stop)
     service.wait_ready(app.route)
-    return url + app.route
+    return url + app.route, proc.pid
 
 
 def app_instrumentation(workdir: Path, seconds: float, rounds: int) -> Comparison:
-    """Throughput of a user's app served by `loadlab serve --app` vs the same app served plain."""
+    """Requests per server CPU-second of a user's app served by `loadlab serve --app` vs the same app
+    served plain (each side's whole process tree: `loadlab serve`'s own process idles during a round)."""
     app = user_app()
     app_dir = write_app(app, workdir / "user-app")
     with ExitStack() as stack:
-        instrumented_url = serve_instrumented(stack, app, app_dir, workdir / "app-instrumented.log")
-        plain_url = serve_plain(stack, app, app_dir, workdir / "app-plain.log")
+        instrumented_url, instrumented_pid = serve_instrumented(stack, app, app_dir, workdir / "app-instrumented.log")
+        plain_url, plain_pid = serve_plain(stack, app, app_dir, workdir / "app-plain.log")
         wrk(instrumented_url, 2), wrk(plain_url, 2)  # warm up both
-        instrumented, plain = alternate(lambda: wrk(instrumented_url, seconds), lambda: wrk(plain_url, seconds), rounds)
-    return Comparison(
+        instrumented, plain = alternate(
+            lambda: wrk_round(instrumented_url, seconds, instrumented_pid),
+            lambda: wrk_round(plain_url, seconds, plain_pid),
+            rounds,
+        )
+    return Comparison.per_cpu_second(
         f"app instrumentation (wrk, {app.name} {app.route}, {SERVER} x{WORKERS})",
         GOAL,
         "loadlab serve --app",
         "plain",
         instrumented,
         plain,
+        "server",
     )

@@ -57,6 +57,25 @@ def verdict(goal: float, interval: Interval) -> str:
     return "undetermined"
 
 
+@dataclass(frozen=True)
+class Round:
+    """One side's round: the requests it completed, over how many wall seconds, and the CPU seconds
+    (user + system) the judged process tree spent meanwhile."""
+
+    requests: int
+    seconds: float
+    cpu_s: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def per_cpu_s(self) -> float:
+        """Requests per CPU-second: the throughput that process would reach with one core to itself."""
+        return self.requests / self.cpu_s if self.cpu_s > 0 else 0.0
+
+
 @dataclass
 class Comparison:
     name: str
@@ -65,6 +84,26 @@ class Comparison:
     b_label: str
     a: list[float]
     b: list[float]
+    unit: str = "rps"  # what each round's two figures are
+    context: str = ""  # printed after the rounds (e.g. the wall-clock rps behind per-CPU figures)
+
+    @classmethod
+    def per_cpu_second(
+        cls, name: str, goal: float, a_label: str, b_label: str, a: Sequence[Round], b: Sequence[Round], who: str
+    ) -> "Comparison":
+        """Judged on requests per CPU-second of `who` (the process the cost lands on), with each
+        round's wall-clock rps printed beside them for reference."""
+        wall = ", ".join(f"{x.rps:.0f}/{y.rps:.0f}" for x, y in zip(a, b, strict=True))
+        return cls(
+            name,
+            goal,
+            a_label,
+            b_label,
+            [x.per_cpu_s for x in a],
+            [y.per_cpu_s for y in b],
+            unit=f"requests per {who} CPU-second",
+            context=f"wall rps per round {wall}",
+        )
 
     @property
     def ratios(self) -> list[float]:
@@ -90,7 +129,7 @@ class Comparison:
         return (
             f"{self.name}: {self.a_label} / {self.b_label}, median of {len(self.a)} round ratios {self.ratio:.3f} "
             f"[{i.low:.3f}, {i.high:.3f}] ({i.coverage:.1%} interval): {self.verdict} (goal >= {self.goal}); "
-            f"rps per round {rounds}"
+            f"{self.unit} per round {rounds}" + (f"; {self.context}" if self.context else "")
         )
 
 

@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from loadlab.bench.stats import Comparison, Interval, median_interval, table, verdict
+from loadlab.bench.stats import Comparison, Interval, Round, median_interval, table, verdict
 
 # 2026-11-29, instrumentation overhead: what the rounds said, and what the ratio of medians printed (1.020)
 ROUNDS = [1.02, 0.99, 0.93, 0.93, 0.95]
@@ -91,3 +91,19 @@ def test_the_table_has_one_row_per_benchmark_with_interval_confidence_and_verdic
         "undetermined",
     ]
     assert lines[2].split()[-1] == "met" and "75.0%" in lines[2]  # 3 rounds: [min, max] covers 75 %
+
+
+def test_a_per_cpu_comparison_judges_requests_per_cpu_second_and_prints_the_wall_rps_beside():
+    # the recording side spends 2 % more CPU per request; the wall rps swing by a factor of two
+    a = [Round(10_000, 5.0, 2.04), Round(5_000, 5.0, 1.02), Round(8_000, 5.0, 1.632)]
+    b = [Round(9_000, 5.0, 1.80), Round(11_000, 5.0, 2.20), Round(6_000, 5.0, 1.20)]
+    c = Comparison.per_cpu_second("hdr", 0.97, "recording", "not", a, b, "Locust")
+    assert c.ratios == pytest.approx([1 / 1.02] * 3)
+    assert c.verdict == "goal met"
+    line = c.report()
+    assert "requests per Locust CPU-second per round 4902/5000, 4902/5000, 4902/5000" in line, line
+    assert line.endswith("; wall rps per round 2000/1800, 1000/2200, 1600/1200"), line
+
+
+def test_a_round_without_cpu_or_time_has_no_rate_rather_than_an_error():
+    assert Round(0, 0.0, 0.0).rps == 0.0 and Round(0, 0.0, 0.0).per_cpu_s == 0.0
