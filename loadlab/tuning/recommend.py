@@ -99,10 +99,14 @@ def _capacity(m: Measured) -> float:
     return m.capacity_rps or 0.0
 
 
+def _unusable(m: Measured) -> str:
+    return "its generator saturated" if m.generator_saturated else "no capacity (no rate held every time)"
+
+
 def _folklore(rule: str, workers: int, server: str, group: list[Measured]) -> Folklore:
     usable = [m for m in group if m.usable]
     if not usable:
-        return Folklore(rule, workers, None, "not measured: no configuration met the SLO")
+        return Folklore(rule, workers, None, "no capacity to compare: no configuration held a rate every time")
     # the rule's own server kind when it was measured, any server kind otherwise
     pool = [m for m in usable if m.server.startswith(server)] or usable
     exact = [m for m in pool if m.workers == workers]
@@ -111,12 +115,9 @@ def _folklore(rule: str, workers: int, server: str, group: list[Measured]) -> Fo
         return Folklore(rule, workers, found, f"{found.label}: {_capacity(found):.0f} rps")
     nearest = min({m.workers for m in pool}, key=lambda w: (abs(w - workers), w))
     found = max((m for m in pool if m.workers == nearest), key=_capacity)
-    return Folklore(
-        rule,
-        workers,
-        found,
-        f"{workers} workers not measured; nearest measured, {found.label}: {_capacity(found):.0f} rps",
-    )
+    tried = [m for m in group if m.workers == workers]  # measured, but with nothing to compare
+    there = f"{workers} workers: {_unusable(tried[0])}" if tried else f"{workers} workers not measured"
+    return Folklore(rule, workers, found, f"{there}; nearest measured, {found.label}: {_capacity(found):.0f} rps")
 
 
 def _names(ms: Sequence[Measured]) -> str:

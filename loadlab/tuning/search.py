@@ -10,6 +10,12 @@ It stops early at `max_rate` (capacity is at least that) or after `max_steps` me
 3. then confirm: the highest rate that held and the lowest that broke are each measured `confirm`
    more times, interleaved (held, broke, held, broke, ...), since one measurement of a step on a
    shared machine can hold or break by chance. A search that never held confirms nothing.
+4. then, only when every rate that held broke when measured again (so no rate held every time
+   although the target held somewhere): step down from the lowest rate measured (÷`factor`, not
+   below `floor`), and measure a rate that holds there `confirm` more times, until a rate holds
+   every time or `STEP_DOWNS` rates below have been tried. Without it, a search whose start was
+   its only held rate (a sweep starts a configuration at a smaller one's capacity) ends with no
+   capacity at all when that rate breaks once on confirmation.
 The capacity is then an interval (`interval`): [the highest rate that held in every measurement
 of it, the lowest rate that broke in any]; the true limit lies between. Confirmations only move
 its ends down (a held rate that breaks once is no longer held every time), never past each other:
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 from loadlab.errors import LoadlabError
 
 REPLAY_TOLERANCE = 1e-9  # relative: a stored rate read back from JSON is the rate that was asked
+STEP_DOWNS = 2  # rates tried below the lowest measured when every held rate broke on confirmation
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,8 @@ class SearchSettings:
 
     @property
     def most_steps(self) -> int:
-        """The search's steps at most, its confirmations included."""
-        return self.max_steps + 2 * self.confirm
+        """The search's steps at most, its confirmations and steps down after them included."""
+        return self.max_steps + 2 * self.confirm + STEP_DOWNS * (1 + self.confirm)
 
     @property
     def lowest(self) -> float:
@@ -132,7 +139,35 @@ def decide(steps: Sequence[Step], settings: SearchSettings) -> Decision:
     done = len(steps) - n
     if done < len(planned):
         return Decision(planned[done])
-    return decision
+    return _below_confirmed(steps, n + len(planned), settings) or decision
+
+
+def _below_confirmed(steps: Sequence[Step], confirmed: int, settings: SearchSettings) -> Decision | None:
+    """Step 4, after the first `confirmed` steps (the search and its confirmations): a rate below
+    them to measure, or why the search is over; None when they left a rate that held every time
+    (or none that ever held), so step 4 has nothing to do."""
+    held, _ = interval(steps)
+    below = steps[confirmed:]
+    if held is None:
+        if not any(s.passed for s in steps):
+            return None  # nothing ever held: the search's own reason stands
+        lowest = min(s.rate for s in steps)
+        tried = len({s.rate for s in below})
+        if lowest <= settings.lowest * (1 + REPLAY_TOLERANCE) or tried >= STEP_DOWNS:
+            return Decision(
+                None, f"every rate that held broke when measured again, down to {lowest:g} rps: no rate held every time"
+            )
+        upcoming = max(lowest / settings.factor, settings.lowest)
+    else:
+        times = sum(1 for s in below if math.isclose(s.rate, held, rel_tol=REPLAY_TOLERANCE))
+        if times == 0 or any(math.isclose(s.rate, held, rel_tol=REPLAY_TOLERANCE) for s in steps[:confirmed]):
+            return None  # the held rate is the search's own (or its confirmations')
+        if times >= 1 + settings.confirm:
+            return Decision(
+                None, f"the rates above broke when measured again; {held:g} rps, below them, held all {times} times"
+            )
+        upcoming = held
+    return Decision(upcoming)
 
 
 def _search(steps: Sequence[Step], settings: SearchSettings) -> Decision:

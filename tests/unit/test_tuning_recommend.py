@@ -93,7 +93,8 @@ def test_nothing_usable_says_why():
         saturated.why
         == "nothing to recommend: 1 of 2 configurations saturated the generator, the others never met the SLO"
     )
-    assert saturated.folklore[0].measured is None and saturated.folklore[0].note.startswith("not measured")
+    assert saturated.folklore[0].measured is None
+    assert saturated.folklore[0].note == "no capacity to compare: no configuration held a rate every time"
 
 
 def test_folklore_worker_counts_with_what_they_measured_or_the_nearest_measured():
@@ -103,6 +104,20 @@ def test_folklore_worker_counts_with_what_they_measured_or_the_nearest_measured(
     assert gunicorn.measured.workers == 4  # 5 not measured: 4 and 6 are as near, the fewer wins
     assert gunicorn.note.startswith("5 workers not measured; nearest measured, gunicorn-uvicorn 4 workers")
     assert (uvicorn.measured.workers, uvicorn.note) == (2, "gunicorn-uvicorn 2 workers × 40 threads, pool 10: 780 rps")
+
+
+def test_folklore_says_no_capacity_for_a_worker_count_measured_without_one():
+    # 2 workers searched, but no rate held every time (its only held rate broke on confirmation)
+    sweep = [measured(1, 390.0), measured(2, None), measured(4, 1020.0, generator_saturated=True)]
+    gunicorn, uvicorn = recommend(sweep, cores=2)[0].folklore
+    assert uvicorn.note == (
+        "2 workers: no capacity (no rate held every time); "
+        "nearest measured, gunicorn-uvicorn 1 workers × 40 threads, pool 10: 390 rps"
+    )
+    gunicorn, _ = recommend(sweep, cores=2)[0].folklore  # 5: not searched at all
+    assert gunicorn.note.startswith("5 workers not measured; nearest measured, gunicorn-uvicorn 1 workers")
+    _, uvicorn = recommend([*sweep[:1], sweep[2]], cores=4)[0].folklore  # 4 workers: saturated
+    assert uvicorn.note.startswith("4 workers: its generator saturated; nearest measured")
 
 
 def test_folklore_prefers_its_own_server_kind():

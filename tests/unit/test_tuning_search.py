@@ -198,3 +198,47 @@ def test_a_search_with_confirmations_resumes_from_any_stored_step():
         assert target.asked == [s.rate for s in whole.steps[cut:]]
     with pytest.raises(LoadlabError, match="confirmations must be 0 or more"):
         SearchSettings(start=10, confirm=-1)
+
+
+def test_a_start_whose_one_hold_breaks_when_confirmed_steps_down_and_confirms_there():
+    # a sweep starts a configuration at a smaller one's capacity (100, floor 50): it holds once,
+    # everything above breaks, and the confirmation of 100 breaks; the search steps down to 50
+    settings = SearchSettings(start=100, floor=50, precision=0.25, confirm=1)
+    plain = search(Target(105.0), replace(settings, confirm=0))
+    assert [s.rate for s in plain.steps] == [100, 200, 150, 125]  # 125 is within 25 % of 100
+    n = len(plain.steps)
+    target = Flaky(105.0, {n})  # the confirmation of 100 breaks
+    found = search(target, settings)
+    assert target.asked[n:] == [100, 125, 50, 50]  # confirmations, then 50 and its own confirmation
+    assert (found.capacity, found.broke) == (50, 100)
+    assert found.stopped == "the rates above broke when measured again; 50 rps, below them, held all 2 times"
+    assert len(found.steps) <= settings.most_steps
+
+
+def test_stepping_down_after_confirmations_stops_at_the_floor_or_after_its_tries():
+    settings = SearchSettings(start=100, floor=50, precision=0.25, confirm=1)
+    n = len(search(Target(105.0), replace(settings, confirm=0)).steps)
+    # the confirmation of 100 breaks, and so does 50 each time: the floor is reached, nothing held every time
+    found = search(Flaky(105.0, {n, n + 2}), settings)
+    assert [s.rate for s in found.steps[n:]] == [100, 125, 50]
+    assert found.capacity is None and found.broke == 50
+    assert found.stopped == "every rate that held broke when measured again, down to 50 rps: no rate held every time"
+    # with a lower floor, two rates are tried below, each confirmed when it holds: 50 holds then breaks, 25 breaks
+    low = replace(settings, floor=10)
+    found = search(Flaky(105.0, {n, n + 3, n + 4}), low)
+    assert [s.rate for s in found.steps[n:]] == [100, 125, 50, 50, 25]
+    assert found.capacity is None and len(found.steps) <= low.most_steps
+    # a search whose own held rate survives its confirmations never steps down
+    target = Target(137.0)
+    search(target, SearchSettings(start=10, precision=0.25, confirm=2))
+    assert min(target.asked) == 10
+
+
+def test_a_search_stepping_down_after_confirmations_resumes_from_any_stored_step():
+    settings = SearchSettings(start=100, floor=50, precision=0.25, confirm=1)
+    n = len(search(Target(105.0), replace(settings, confirm=0)).steps)
+    whole = search(Flaky(105.0, {n}), settings)
+    for cut in range(len(whole.steps) + 1):
+        target = Flaky(105.0, {n - cut} if cut <= n else set())  # measurement n is still the one that breaks
+        assert search(target, settings, done=[(s.rate, s.passed) for s in whole.steps[:cut]]) == whole
+        assert target.asked == [s.rate for s in whole.steps[cut:]]
