@@ -102,6 +102,37 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_targets(path: Path, targets: Iterable[ScrapeTarget]) -> None:
+    """The file_sd file listing exactly `targets` (besides Prometheus itself), replaced atomically."""
+    targets = list(targets)
+    for t in targets:
+        if t.job not in FILE_SD_JOBS:
+            raise LoadlabError(f"unknown scrape job {t.job!r}; expected one of {', '.join(FILE_SD_JOBS)}", FAILED)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, json.dumps([t.file_sd_entry() for t in targets], indent=2) + "\n")
+
+
+def lock_folder(directory: Path) -> int:
+    """One Prometheus per folder: two on one TSDB corrupt it, and Debian's build does not lock it by
+    default. The lock's file descriptor; closing it releases the lock."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise LoadlabError(f"another Prometheus is already using {directory}", FAILED) from None
+    return fd
+
+
+def last_line(log: Path) -> str:
+    try:
+        lines = log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1][:300] if lines else "empty log"
+
+
 class Prometheus(PrometheusAPI):
     """A Prometheus process whose config, file_sd targets, TSDB and log all live in `directory`; its
     HTTP API (queries, scrape targets, waits) comes from PrometheusAPI.
@@ -166,9 +197,8 @@ class Prometheus(PrometheusAPI):
             raise LoadlabError("Prometheus is already started", FAILED)
         if not self.scrape and not (self.data_dir.is_dir() and any(self.data_dir.iterdir())):
             raise LoadlabError(f"no Prometheus data to reopen in {self.data_dir}")
-        if self.port is not None and not ports.port_is_free(HOST, self.port):
-            raise LoadlabError(f"port {self.port} on {HOST} is already in use; pick another port for Prometheus")
-        self._take_lock()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = lock_folder(self.directory)
         try:
             if self.port is None:
                 self.port = ports.free_port(HOST, preferred=PREFERRED_PORT)
@@ -189,24 +219,13 @@ class Prometheus(PrometheusAPI):
             raise
         return self
 
-    def _take_lock(self) -> None:
-        """One Prometheus per folder: two on one TSDB corrupt it, and Debian's build does not lock it by default."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise LoadlabError(f"another Prometheus is already using {self.directory}", FAILED) from None
-        self._lock = fd
-
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
             code = self._proc.poll()
             if code is not None:
                 raise LoadlabError(
-                    f"Prometheus exited with status {code} before it was ready: {self._last_log_line()} "
+                    f"Prometheus exited with status {code} before it was ready: {last_line(self.log_file)} "
                     f"(log: {self.log_file})",
                     FAILED,
                 )
@@ -218,13 +237,6 @@ class Prometheus(PrometheusAPI):
             if time.monotonic() > deadline:
                 raise LoadlabError(f"Prometheus was not ready within {timeout:g}s (log: {self.log_file})", FAILED)
             time.sleep(POLL_S)
-
-    def _last_log_line(self) -> str:
-        try:
-            lines = self.log_file.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "no log"
-        return lines[-1][:300] if lines else "empty log"
 
     def stop(self) -> int | None:
         """Stop Prometheus (it flushes its TSDB) and its process group; return its exit code."""
@@ -250,12 +262,7 @@ class Prometheus(PrometheusAPI):
 
     def set_targets(self, targets: Iterable[ScrapeTarget]) -> None:
         """Make `targets` the complete set of processes scraped (besides Prometheus itself)."""
-        targets = list(targets)
-        for t in targets:
-            if t.job not in FILE_SD_JOBS:
-                raise LoadlabError(f"unknown scrape job {t.job!r}; expected one of {', '.join(FILE_SD_JOBS)}", FAILED)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.targets_file, json.dumps([t.file_sd_entry() for t in targets], indent=2) + "\n")
+        write_targets(self.targets_file, targets)
 
     def first_scrape_by(self) -> float:
         """The time.monotonic() by which a target in the file_sd file at the start, listening by then, has
