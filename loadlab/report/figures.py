@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
+import matplotlib.image
+import numpy as np
 
 matplotlib.use("Agg")  # no display, no GUI toolkit: the same on a laptop, a server and CI
 
@@ -125,11 +127,15 @@ class Figures:
         with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": plot.name}):
             buffer = io.StringIO()
             plot.fig.savefig(buffer, format="svg", metadata={"Date": None})
-            self.png_dir.mkdir(parents=True, exist_ok=True)
-            png = self.png_dir / f"{plot.name}.png"
-            plot.fig.savefig(png, format="png", dpi=PNG_DPI)
+        # one drawing at the PNG's resolution gives both the PNG and the drawn texts' boxes
+        canvas = FigureCanvasAgg(plot.fig)
+        plot.fig.set_dpi(PNG_DPI)
+        canvas.draw()
+        self.png_dir.mkdir(parents=True, exist_ok=True)
+        png = self.png_dir / f"{plot.name}.png"
+        matplotlib.image.imsave(png, np.asarray(canvas.buffer_rgba()), dpi=PNG_DPI)
         svg = inline_svg(buffer.getvalue(), plot.name, plot.title)
-        self.rendered.append(Rendered(plot.name, plot.title, svg, png, overlaps(plot.fig)))
+        self.rendered.append(Rendered(plot.name, plot.title, svg, png, overlaps(canvas)))
         link = f"{self.link_dir}/{png.name}"
         text = f"{esc(caption)} " if caption else ""
         return (
@@ -159,13 +165,11 @@ def drawn_texts(fig: Figure) -> list[Text]:
     return [t for t in unique if t.get_visible() and t.get_text().strip()]
 
 
-def overlaps(fig: Figure, tolerance_px: float = 0.5) -> list[str]:
-    """The pairs of texts of a drawn figure whose boxes overlap (by more than `tolerance_px` each way)."""
-    canvas = FigureCanvasAgg(fig)  # the PNG's renderer, at the PNG's resolution
-    fig.set_dpi(PNG_DPI)
-    canvas.draw()
+def overlaps(canvas: FigureCanvasAgg, tolerance_px: float = 0.5) -> list[str]:
+    """The pairs of texts of a figure drawn on `canvas` whose boxes overlap (by more than
+    `tolerance_px` each way), measured with the renderer that drew it."""
     renderer = canvas.get_renderer()
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(fig)]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(canvas.figure)]
     found = []
     for i, (a, box_a) in enumerate(boxes):
         for b, box_b in boxes[i + 1 :]:
