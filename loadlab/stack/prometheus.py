@@ -197,6 +197,8 @@ class Prometheus(PrometheusAPI):
             raise LoadlabError("Prometheus is already started", FAILED)
         if not self.scrape and not (self.data_dir.is_dir() and any(self.data_dir.iterdir())):
             raise LoadlabError(f"no Prometheus data to reopen in {self.data_dir}")
+        if self.port is not None and not ports.port_is_free(HOST, self.port):
+            raise LoadlabError(f"port {self.port} on {HOST} is already in use; pick another port for Prometheus")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = lock_folder(self.directory)
         try:
