@@ -65,7 +65,11 @@ def test_history_marks_the_slowed_target_and_exits_1(results):
     lines = done.stdout.splitlines()
     rows = [line.split()[2] for line in lines if line.startswith("  20")]  # started (2 words), then the run id
     assert sorted(rows[:PER_ROUND]) == runs["before"] and sorted(rows[PER_ROUND:]) == runs["after"], done.stdout
-    [mark] = [i for i, line in enumerate(lines) if "── change point" in line]
-    assert lines[mark + 1].split()[2] == rows[PER_ROUND], done.stdout  # just above the first slowed run
+    # a change point just above the first slowed run, a regression of throughput. Three runs at once on
+    # 2 cores can differ enough for Otava to mark another point too (seen once in a fresh-clone CI run
+    # on a slow machine): that one is noise, and the test does not forbid it
+    marks = [i for i, line in enumerate(lines) if "── change point" in line]
+    [mark] = [i for i in marks if lines[i + 1].split()[2] == rows[PER_ROUND]] or [None]
+    assert mark is not None, done.stdout
     assert "rps -" in lines[mark] and "regression" in lines[mark], done.stdout
     assert lines[-1].startswith("REGRESSED: the newest run (after-"), done.stdout
