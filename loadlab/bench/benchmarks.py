@@ -104,7 +104,7 @@ def hdr_cost(workdir: Path, seconds: float, rounds: int, users: int = 64) -> Com
         "recording",
         "not recording",
         [1e6 / (base + extra) for base, extra in zip(base_us, added, strict=True)],
-        [1e6 / base for base in base_us],
+        [r.per_cpu_s for r in plain],  # as measured
         unit="requests per Locust CPU-second",
         context=(
             f"the listener adds {' '.join(f'{x:.2f}' for x in added)} us to Locust's "
