@@ -41,6 +41,18 @@ def test_the_block_bootstraps_interval_widens_with_autocorrelation():
     assert resample.block_length(ar1(0.9, 60, 1)) > resample.block_length(ar1(0.0, 60, 1))
 
 
+@pytest.mark.parametrize(("n", "block"), [(60, 5), (31, 4), (9, 9)])
+def test_the_resampled_means_spread_as_archs_circular_block_bootstrap_does(n, block):
+    from arch.bootstrap import CircularBlockBootstrap
+
+    data = np.asarray(ar1(0.7, n, 3))
+    ours = resample._resampled_means(data, block, 4000, np.random.default_rng(1))
+    theirs = CircularBlockBootstrap(block, data, seed=2).apply(np.mean, 4000)[:, 0]
+    assert ours.mean() == pytest.approx(data.mean(), rel=1e-3)
+    assert ours.std() == pytest.approx(theirs.std(), rel=0.08)  # 4000 draws each: their sds agree within ~3 %
+    assert ours.min() >= data.min() and ours.max() <= data.max()
+
+
 def test_the_block_bootstrap_finds_a_clear_drop_and_not_an_equal_pair():
     a, b = ar1(0.5, 30, 1), [0.8 * v for v in ar1(0.5, 30, 2)]
     drop = resample.block_bootstrap_ratio(a, b)
