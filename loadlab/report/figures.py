@@ -127,7 +127,6 @@ class Figures:
         with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": plot.name}):
             buffer = io.StringIO()
             plot.fig.savefig(buffer, format="svg", metadata={"Date": None})
-        plot.fig.set_layout_engine("none")  # laid out by the SVG's drawing: the PNG keeps that layout
         # one drawing at the PNG's resolution gives both the PNG and the drawn texts' boxes
         canvas = FigureCanvasAgg(plot.fig)
         plot.fig.set_dpi(PNG_DPI)
