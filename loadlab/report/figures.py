@@ -86,7 +86,7 @@ class Rendered:
     title: str
     svg: str  # inline <svg> element
     png: Path
-    overlapping: list[str] = field(default_factory=list)  # pairs of drawn texts whose boxes overlap: none, we hope
+    overlapping: list[str] = field(default_factory=list)  # texts overlapping each other or the edge: none, we hope
 
 
 @dataclass
@@ -124,18 +124,21 @@ class Figures:
         for ax in plot.axes:
             if ax.get_legend() is None and not plot.fig.legends and ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=8)
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": plot.name}):
-            buffer = io.StringIO()
-            plot.fig.savefig(buffer, format="svg", metadata={"Date": None})
-        # one drawing at the PNG's resolution gives both the PNG and the drawn texts' boxes
+        # one drawing at the PNG's resolution lays the figure out and gives both the PNG and the drawn
+        # texts' boxes; the SVG keeps that layout (its text is drawn by the browser's font anyway)
         canvas = FigureCanvasAgg(plot.fig)
         plot.fig.set_dpi(PNG_DPI)
         canvas.draw()
         self.png_dir.mkdir(parents=True, exist_ok=True)
         png = self.png_dir / f"{plot.name}.png"
         matplotlib.image.imsave(png, np.asarray(canvas.buffer_rgba()), dpi=PNG_DPI)
+        unreadable = overlaps(canvas)
+        plot.fig.set_layout_engine("none")
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": plot.name}):
+            buffer = io.StringIO()
+            plot.fig.savefig(buffer, format="svg", metadata={"Date": None})
         svg = inline_svg(buffer.getvalue(), plot.name, plot.title)
-        self.rendered.append(Rendered(plot.name, plot.title, svg, png, overlaps(canvas)))
+        self.rendered.append(Rendered(plot.name, plot.title, svg, png, unreadable))
         link = f"{self.link_dir}/{png.name}"
         text = f"{esc(caption)} " if caption else ""
         return (
@@ -167,10 +170,15 @@ def drawn_texts(fig: Figure) -> list[Text]:
 
 def overlaps(canvas: FigureCanvasAgg, tolerance_px: float = 0.5) -> list[str]:
     """The pairs of texts of a figure drawn on `canvas` whose boxes overlap (by more than
-    `tolerance_px` each way), measured with the renderer that drew it."""
+    `tolerance_px` each way), and the texts the figure's edge cuts, measured with the renderer that drew it."""
     renderer = canvas.get_renderer()
     boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(canvas.figure)]
-    found = []
+    edge = canvas.figure.bbox
+    found = [
+        f"{a!r} is cut by the figure's edge"
+        for a, box in boxes
+        if min(box.x0 - edge.x0, box.y0 - edge.y0, edge.x1 - box.x1, edge.y1 - box.y1) < -tolerance_px
+    ]
     for i, (a, box_a) in enumerate(boxes):
         for b, box_b in boxes[i + 1 :]:
             width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from loadlab.contract.latency import SCHEDULE, SEND
 from loadlab.report.figures import Figures, color
@@ -71,7 +71,7 @@ def spectrum(figures: Figures, folder: Path, points: Sequence[PointResult]) -> t
     for ax in plot.axes[: len(scenarios)]:
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_major_formatter(FuncFormatter(_nines))
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.tick_params(axis="x", labelsize=7)
     for ax in plot.axes[len(scenarios) :]:
         ax.set_visible(False)

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from loadlab.contract.scenarios import TARGETS
 from loadlab.report.figures import Figures, color
@@ -39,10 +39,11 @@ class _MsLocator(LogLocator):
 
 
 def ms_axis(axis) -> None:
-    """A logarithmic latency axis labelled in plain numbers (1, 2, 5, 10, 20, 50, ... ms)."""
+    """A logarithmic latency axis labelled in plain numbers (1, 2, 5, 10, 20, 50, ... ms), without the
+    unlabelled minor ticks: they carry no number, and a third of a report's drawing time went to them."""
     axis.set_major_locator(_MsLocator())
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
+    axis.set_minor_locator(NullLocator())
 
 
 def rows_height(n: int) -> float:
