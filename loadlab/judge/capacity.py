@@ -8,9 +8,12 @@ It held when:
 - the measurement can be trusted (loadlab.judge.trust): requests went out on schedule, the client
   and server counts agree, the generator was not saturated.
 A step whose generator saturated measured the generator, not the target: it is marked so, and the
-sweep says the generator stopped it. A step whose trust cannot be judged (a measurement the trust
-rules need is missing) is judged on the rest, and its `why` says, after `TRUST_UNKNOWN`, what is
-missing, even when it held: the sweep's recommendation names it rather than taking it on trust.
+sweep says the generator stopped it. A step that broke only because its measurement cannot be
+trusted otherwise (requests sent late, client and server counts apart), within the SLO, is marked
+`untrusted`: a hiccup of the shared machine, not the target's limit, so the sweep measures it
+again. A step whose trust cannot be judged (a measurement the trust rules need is missing) is
+judged on the rest, and its `why` says, after `TRUST_UNKNOWN`, what is missing, even when it held:
+the sweep's recommendation names it rather than taking it on trust.
 """
 
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ class StepVerdict:
     passed: bool
     why: list[str]  # what broke (empty when it held), then what the trust rules lacked
     generator_saturated: bool
+    untrusted: bool = False  # broke only on trust, not on the SLO nor a saturated generator
 
 
 def judge_step(
@@ -47,12 +51,13 @@ def judge_step(
         why.append(f"served {served:.0f} of {rate:g} rps offered")
     if point.cut_short:
         why.append(f"stopped early: {point.cut_short}")
+    within_slo = not why
     why += point.untrustworthy_reasons
     saturated = any(r.startswith(GENERATOR) for r in point.untrustworthy_reasons)
     passed = not why
     if not point.untrustworthy:
         why += [TRUST_UNKNOWN + missing for missing in trust.unknown(point)]
-    return StepVerdict(passed, why, saturated)
+    return StepVerdict(passed, why, saturated, untrusted=within_slo and not passed and not saturated)
 
 
 def trust_unknown(why: list[str]) -> list[str]:

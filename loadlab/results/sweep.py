@@ -90,6 +90,7 @@ class SweepStep:
     why: list[str] = field(default_factory=list)  # SLO breaches and trust problems when it did not pass
     generator_saturated: bool = False  # the generator, not the target, could not keep up
     point: str = ""  # the point in that run's summary.json (a search measures its point once per step)
+    untrusted: bool = False  # broke only on trust (judge_step): the search measures its rate again
 
 
 @dataclass

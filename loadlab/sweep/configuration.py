@@ -13,7 +13,7 @@ from loadlab.judge.capacity import judge_step
 from loadlab.results.point import PointResult
 from loadlab.results.sweep import ConfigResult, Configuration, SweepFolder, SweepStep, SweepSummary
 from loadlab.sweep.settings import SweepConfig
-from loadlab.tuning.search import SearchSettings, Step, decide, interval
+from loadlab.tuning.search import Decision, SearchSettings, Step, decide, interval
 
 log = logging.getLogger("loadlab.sweep")
 
@@ -48,7 +48,8 @@ class ConfigSearch:
                 verdict = "held" if step.passed else "broke: " + "; ".join(step.why)
                 self.progress(f"    {step.rps or 0:.0f} rps served, p99 {_ms(step.p99_ms)} ms: {verdict}")
             judged = len(points)
-            decision = decide([Step(s.rate, s.passed) for s in result.steps], settings)
+            judged_steps, again = search_steps(result.steps)
+            decision = Decision(again) if again is not None else decide(judged_steps, settings)
             if decision.rate is not None and announced != len(result.steps):
                 announced = len(result.steps)
                 self.progress(f"{title} {c.label}: step {len(result.steps) + 1} at {decision.rate:g} rps{eta()}")
@@ -74,7 +75,7 @@ class ConfigSearch:
 
     def conclude(self, result: ConfigResult) -> None:
         """The capacity interval from every step, and the figures at its lower end from its median step."""
-        result.capacity_rps, result.broke_rps = interval([Step(s.rate, s.passed) for s in result.steps])
+        result.capacity_rps, result.broke_rps = interval(search_steps(result.steps)[0])
         result.generator_saturated = any(s.generator_saturated for s in result.at(result.broke_rps) if not s.passed)
         step = result.capacity_step()
         if step is not None:
@@ -125,11 +126,28 @@ class ConfigSearch:
             verdict.why,
             verdict.generator_saturated,
             point.point,
+            verdict.untrusted,
         )
 
     def point(self, step: SweepStep) -> PointResult:
         points = self.layout.step_run(step.run_id).summary().points
         return next(p for p in points if p.point == step.point) if step.point else points[0]
+
+
+def search_steps(steps: list[SweepStep]) -> tuple[list[Step], float | None]:
+    """(the steps the search judges, a rate to measure again first or None). A step that broke only
+    because its measurement cannot be trusted (`untrusted`: requests sent late or counts apart, within
+    the SLO) is measured again at once, and only the measurement again counts; when that one is
+    untrusted too, it counts as broke. Every step stays stored and shown: nothing measured is lost."""
+    judged: list[Step] = []
+    again = None
+    for s in steps:
+        if again is None and s.untrusted:
+            again = s.rate  # the next step measures it again and stands for it
+            continue
+        judged.append(Step(s.rate, s.passed))
+        again = None
+    return judged, again
 
 
 def start_from(summary: SweepSummary, c: Configuration, settings: SearchSettings) -> float:

@@ -58,3 +58,16 @@ def test_a_step_whose_trust_cannot_be_judged_holds_on_the_rest_and_says_what_is_
     assert not broken.passed
     assert broken.why == ["served 70 of 100 rps offered", "trust unknown: no server request count"]
     assert trust_unknown(judge_step(open_point(), 100.0, 200, 0.01).why) == []
+
+
+def test_a_step_that_broke_only_on_trust_within_the_slo_is_marked_untrusted():
+    late = judge_step(open_point(untrustworthy_reasons=["4 requests not sent on time"]), 100.0, 200, 0.01)
+    assert (late.passed, late.why, late.untrusted) == (False, ["4 requests not sent on time"], True)
+    # beside an SLO breach or a saturated generator, the step broke for good: not measured again
+    slow = judge_step(
+        open_point(p99_scheduled_ms=900.0, untrustworthy_reasons=["9 requests not sent on time"]), 100.0, 200, 0.01
+    )
+    assert not slow.passed and not slow.untrusted
+    saturated = judge_step(open_point(untrustworthy_reasons=["generator CPU reached 97%"]), 100.0, 200, 0.01)
+    assert not saturated.passed and not saturated.untrusted
+    assert not judge_step(open_point(), 100.0, 200, 0.01).untrusted

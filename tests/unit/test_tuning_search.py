@@ -4,6 +4,8 @@ from dataclasses import replace
 import pytest
 
 from loadlab.errors import LoadlabError
+from loadlab.results.sweep import SweepStep
+from loadlab.sweep.configuration import search_steps
 from loadlab.tuning.search import Decision, SearchSettings, Step, decide, interval, result, search
 
 
@@ -242,3 +244,48 @@ def test_a_search_stepping_down_after_confirmations_resumes_from_any_stored_step
         target = Flaky(105.0, {n - cut} if cut <= n else set())  # measurement n is still the one that breaks
         assert search(target, settings, done=[(s.rate, s.passed) for s in whole.steps[:cut]]) == whole
         assert target.asked == [s.rate for s in whole.steps[cut:]]
+
+
+# ---------------------------------------------------------------- a step that broke only on trust
+
+
+def sweep_step(rate: float, passed: bool, untrusted: bool = False) -> SweepStep:
+    return SweepStep(rate, passed, "r", rate, 20.0, 0.0, [] if passed else ["late"], untrusted=untrusted)
+
+
+def drive(target: Target, settings: SearchSettings, hiccups: set[int]) -> tuple[list[SweepStep], float | None]:
+    """The sweep's loop (loadlab.sweep.configuration): the measurements numbered in `hiccups` break
+    on trust alone (the generator sent late), whatever the target did; (every step, the capacity)."""
+    steps: list[SweepStep] = []
+    while True:
+        judged, again = search_steps(steps)
+        rate = again if again is not None else decide(judged, settings).rate
+        if rate is None:
+            return steps, interval(search_steps(steps)[0])[0]
+        held = target(rate)
+        hiccup = len(steps) in hiccups
+        steps.append(sweep_step(rate, held and not hiccup, untrusted=held and hiccup))
+
+
+def test_a_step_broken_only_on_trust_is_measured_again_and_only_that_measurement_counts():
+    settings = SearchSettings(start=25, factor=4, max_rate=400, confirm=1)  # the failing sweep's
+    plain_steps, plain = drive(Target(137.0), settings, hiccups=set())
+    steps, capacity = drive(Target(137.0), settings, hiccups={0})  # the CI failure: the start rate, sent late
+    assert capacity == plain is not None and 100 <= capacity < 137
+    assert [s.rate for s in steps] == [25, *(s.rate for s in plain_steps)]  # the start, measured again, then as before
+    assert steps[0].untrusted and not steps[0].passed  # kept and shown, not counted
+    # untrusted twice in a row: the second counts as broke, and the search goes on from there
+    steps, capacity = drive(Target(137.0), replace(settings, floor=5), hiccups={0, 1})
+    assert [s.rate for s in steps[:3]] == [25, 25, 6.25] and capacity is not None and capacity >= 6.25
+    # a later hiccup, at a rate that held before, is measured again too
+    steps, capacity = drive(Target(137.0), settings, hiccups={1})
+    assert [s.rate for s in steps[:3]] == [25, 100, 100] and capacity == plain
+
+
+def test_search_steps_replays_stored_steps_the_same_way_when_resumed():
+    stored = [sweep_step(25, False, untrusted=True), sweep_step(25, True), sweep_step(100, False, untrusted=True)]
+    assert search_steps(stored[:1]) == ([], 25)
+    assert search_steps(stored[:2]) == ([Step(25, True)], None)
+    assert search_steps(stored) == ([Step(25, True)], 100)
+    old = [sweep_step(25, False)]  # a sweep.json written before `untrusted` existed reads as before
+    assert search_steps(old) == ([Step(25, False)], None)
