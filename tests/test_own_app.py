@@ -274,7 +274,9 @@ def bad_apps(tmp_path: Path) -> Path:
 
 
 def test_bad_input_is_one_line_and_leaves_nothing_running(tmp_path, bad_apps, monkeypatch):
-    monkeypatch.setenv("LOADLAB_HEALTH_TIMEOUT_S", "3")
+    # long enough for a server to start and exit on a loaded 2-core machine (3 s was not, in CI on
+    # 2026-11-30: the failing app's lifespan error came after the health check had given up)
+    monkeypatch.setenv("LOADLAB_HEALTH_TIMEOUT_S", "10")
     d = str(bad_apps)
     reqs = ["--requests", str(bad_apps / "requests.toml")]
     res = ["--results", str(tmp_path / "results"), *SHORT]
