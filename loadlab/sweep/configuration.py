@@ -74,7 +74,8 @@ class ConfigSearch:
         return per_step
 
     def conclude(self, result: ConfigResult) -> None:
-        """The capacity interval from every step, and the figures at its lower end from its median step."""
+        """The capacity interval from the steps the search judges (search_steps), and the figures at its
+        lower end from its median step."""
         result.capacity_rps, result.broke_rps = interval(search_steps(result.steps)[0])
         result.generator_saturated = any(s.generator_saturated for s in result.at(result.broke_rps) if not s.passed)
         step = result.capacity_step()
