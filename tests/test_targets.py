@@ -89,13 +89,13 @@ def test_sync_threadpool_limit_bounds_concurrency(tmp_path):
 
 
 def test_fanout_is_sequential_in_sync_and_concurrent_in_async(tmp_path):
-    path = f"{routes.IO_FANOUT}?ms=200&n=3"
+    path = f"{routes.IO_FANOUT}?ms=500&n=3"  # in sequence 1.5 s, gathered 0.5 s
     with serve(tmp_path, "sync", "uvicorn") as sync_srv, serve(tmp_path, "async", "uvicorn") as async_srv:
         httpx.get(sync_srv.url + path, timeout=10), httpx.get(async_srv.url + path, timeout=10)  # warm up
         sync_s = httpx.get(sync_srv.url + path, timeout=10).elapsed.total_seconds()
         async_s = httpx.get(async_srv.url + path, timeout=10).elapsed.total_seconds()
-    assert sync_s >= 0.6
-    assert async_s < 0.5
+    assert sync_s >= 1.5
+    assert async_s < 1.2  # 0.7 s of slack for a loaded machine, still short of two calls in sequence
 
 
 @pytest.mark.parametrize("server", ["gunicorn-uvicorn", "gunicorn-asgi", "uvicorn-workers"])
