@@ -48,8 +48,7 @@ class ConfigSearch:
                 verdict = "held" if step.passed else "broke: " + "; ".join(step.why)
                 self.progress(f"    {step.rps or 0:.0f} rps served, p99 {_ms(step.p99_ms)} ms: {verdict}")
             judged = len(points)
-            judged_steps, again = search_steps(result.steps)
-            decision = Decision(again) if again is not None else decide(judged_steps, settings)
+            decision = next_step(result.steps, settings)
             if decision.rate is not None and announced != len(result.steps):
                 announced = len(result.steps)
                 self.progress(f"{title} {c.label}: step {len(result.steps) + 1} at {decision.rate:g} rps{eta()}")
@@ -149,6 +148,12 @@ def search_steps(steps: list[SweepStep]) -> tuple[list[Step], float | None]:
         judged.append(Step(s.rate, s.passed))
         again = None
     return judged, again
+
+
+def next_step(steps: list[SweepStep], settings: SearchSettings) -> Decision:
+    """What the search does after `steps`: measure an untrusted step's rate again, or decide on the rest."""
+    judged, again = search_steps(steps)
+    return Decision(again) if again is not None else decide(judged, settings)
 
 
 def start_from(summary: SweepSummary, c: Configuration, settings: SearchSettings) -> float:

@@ -5,7 +5,7 @@ import pytest
 
 from loadlab.errors import LoadlabError
 from loadlab.results.sweep import SweepStep
-from loadlab.sweep.configuration import search_steps
+from loadlab.sweep.configuration import next_step, search_steps
 from loadlab.tuning.search import Decision, SearchSettings, Step, decide, interval, result, search
 
 
@@ -254,12 +254,11 @@ def sweep_step(rate: float, passed: bool, untrusted: bool = False) -> SweepStep:
 
 
 def drive(target: Target, settings: SearchSettings, hiccups: set[int]) -> tuple[list[SweepStep], float | None]:
-    """The sweep's loop (loadlab.sweep.configuration): the measurements numbered in `hiccups` break
+    """The sweep's loop (loadlab.sweep.configuration.next_step): the measurements numbered in `hiccups` break
     on trust alone (the generator sent late), whatever the target did; (every step, the capacity)."""
     steps: list[SweepStep] = []
     while True:
-        judged, again = search_steps(steps)
-        rate = again if again is not None else decide(judged, settings).rate
+        rate = next_step(steps, settings).rate
         if rate is None:
             return steps, interval(search_steps(steps)[0])[0]
         held = target(rate)
