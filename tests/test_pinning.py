@@ -40,6 +40,9 @@ def watch(run: subprocess.Popen) -> dict[int, tuple[str, set[frozenset[int]]]]:
     """Every process the run started, seen while it ran: pid -> (command line, thread affinities)."""
     seen: dict[int, tuple[str, set[frozenset[int]]]] = {}
     parent = psutil.Process(run.pid)
+    # a child still showing the run's own command line is forked and not yet exec'd: its affinity is
+    # set just before exec (procs.on_cpus), so it is seen once it runs its own program
+    own = " ".join(parent.cmdline())
     while run.poll() is None:
         try:
             children = parent.children(recursive=True)
@@ -51,7 +54,7 @@ def watch(run: subprocess.Popen) -> dict[int, tuple[str, set[frozenset[int]]]]:
                 found = affinities(child.pid)
             except (psutil.Error, OSError):
                 continue
-            if cmdline and found:
+            if cmdline and cmdline != own and found:
                 command, before = seen.get(child.pid, (cmdline, set()))
                 seen[child.pid] = (command, before | found)
         time.sleep(0.2)
